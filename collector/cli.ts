@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+/**
+ * `homestation`: run the collector, check a config, collect once, print the
+ * metric catalogue or the config schema.
+ */
+import { parseArgs } from 'node:util';
+import { catalogue, catalogueMarkdown, catalogueText } from './catalogue.js';
+import { ConfigError, formatProblem, loadConfigFile, loadDefaultConfig, type Config } from './config/load.js';
+import { rootSchema } from './config/schema.js';
+import { Host } from './host.js';
+import { buildApp } from './http/app.js';
+import { createLogger, silentLogger } from './logging.js';
+import { EXPORTERS } from './registry.js';
+import { startTracing } from './tracing.js';
+import { VERSION } from './version.js';
+
+const HELP = `homestation ${VERSION}: monitoring, alerting and self-healing for homelabs
+
+Usage:
+  homestation [run] [--config FILE]        serve /metrics, /healthz, /readyz and / (default command)
+  homestation check-config FILE            validate a config; every problem with file:line:column
+  homestation collect EXPORTER [--instance NAME] [--config FILE]
+                                           run one collection and print its exposition text
+  homestation metrics [--markdown]         the catalogue of every metric HomeStation can emit
+  homestation schema                       the config's JSON Schema (for editors)
+  homestation --version | --help
+
+Without --config, the embedded default config is used (see README.md).
+Exporters: ${EXPORTERS.map((k) => k.name).join(', ')}
+`;
+
+function loadConfig(file: string | undefined): Config {
+  return file ? loadConfigFile(file, EXPORTERS) : loadDefaultConfig(EXPORTERS);
+}
+
+function reportConfigError(err: unknown): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`homestation: the configuration is invalid (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}):\n`);
+    for (const p of err.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
+    return 1;
+  }
+  throw err;
+}
+
+async function run(configFile: string | undefined): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(configFile);
+  } catch (err) {
+    return reportConfigError(err);
+  }
+  const log = await createLogger(config.log);
+  const tracing = await startTracing(log);
+  const host = new Host(config, EXPORTERS, { log });
+  const app = buildApp({ host, log, configSource: config.source });
+  await app.listen({ host: config.server.host, port: config.server.port });
+  const addr = app.server.address();
+  const where = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
+  log.info({ config: config.source, url: where, version: VERSION }, `HomeStation listening on ${where} (/metrics, /healthz, /readyz, /)`);
+  host.start();
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      const deadline = setTimeout(() => {
+        log.error({ timeoutMs: config.shutdownTimeout }, 'shutdown took too long; exiting anyway');
+        process.exit(1);
+      }, config.shutdownTimeout);
+      deadline.unref();
+      void (async () => {
+        await app.close().catch((err: Error) => log.error({ err: err.message }, 'HTTP server did not close cleanly'));
+        await host.stop();
+        await tracing?.shutdown().catch((err: Error) => log.error({ err: err.message }, 'spans could not be flushed'));
+        log.info('stopped');
+        log.flush();
+        clearTimeout(deadline);
+        resolve(0);
+      })();
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}
+
+async function collect(exporter: string | undefined, instance: string | undefined, configFile: string | undefined): Promise<number> {
+  if (!exporter) {
+    process.stderr.write(`homestation collect: name an exporter (${EXPORTERS.map((k) => k.name).join(', ')})\n`);
+    return 2;
+  }
+  if (!EXPORTERS.some((k) => k.name === exporter)) {
+    process.stderr.write(`homestation collect: unknown exporter "${exporter}" (known: ${EXPORTERS.map((k) => k.name).join(', ')})\n`);
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(configFile);
+  } catch (err) {
+    return reportConfigError(err);
+  }
+  const log = await createLogger({ ...config.log, level: config.log.level });
+  const host = new Host(config, EXPORTERS, { log, processMetrics: false, only: { exporter, instance } });
+  if (host.runners.length === 0) {
+    process.stderr.write(
+      `homestation collect: ${config.source} has no ${exporter} instance${instance ? ` named "${instance}"` : ''}\n`,
+    );
+    return 2;
+  }
+  for (const r of host.runners) await r.collectOnce();
+  process.stdout.write(await host.registry.metrics());
+  await host.stop();
+  // Exit 1 when an instance failed, so scripts can tell.
+  return host.runners.every((r) => r.status().up) ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      instance: { type: 'string' },
+      markdown: { type: 'boolean' },
+      version: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const [command = 'run', ...rest] = positionals;
+  switch (command) {
+    case 'run':
+      return run(values.config);
+    case 'check-config': {
+      const file = rest[0] ?? values.config;
+      if (!file) {
+        process.stderr.write('homestation check-config: name the config file\n');
+        return 2;
+      }
+      try {
+        const config = loadConfigFile(file, EXPORTERS);
+        process.stdout.write(
+          `${file}: OK (${config.instances.length} exporter instance${config.instances.length === 1 ? '' : 's'}: ${config.instances
+            .map((i) => `${i.kind.name}/${i.config.name}`)
+            .join(', ')})\n`,
+        );
+        return 0;
+      } catch (err) {
+        return reportConfigError(err);
+      }
+    }
+    case 'collect':
+      return collect(rest[0], values.instance, values.config);
+    case 'metrics': {
+      const entries = catalogue(EXPORTERS);
+      process.stdout.write(values.markdown ? catalogueMarkdown(entries) : catalogueText(entries));
+      return 0;
+    }
+    case 'schema':
+      process.stdout.write(
+        `${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...rootSchema(EXPORTERS) }, null, 2)}\n`,
+      );
+      return 0;
+    default:
+      process.stderr.write(`homestation: unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    silentLogger();
+    process.stderr.write(`homestation: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

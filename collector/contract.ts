@@ -1,0 +1,157 @@
+/**
+ * The exporter contract: what every exporter kind declares and what the collector
+ * host does for it. Stated once, here.
+ *
+ * An exporter kind lives in its own folder under exporters/, exports one
+ * `ExporterKind` and is listed by one line in collector/registry.ts. The host
+ * composes the root config schema from the kinds, creates one instance per
+ * configured entry (several may run: two restic repositories, two brokers), and
+ * owns everything around the collection itself: scheduling, timeouts, the
+ * `homestation_exporter_*` self-metrics, logging, tracing and the exposition.
+ */
+import type { TObject } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+
+/** Metric types an exporter may emit. Histograms belong to the host's own metrics. */
+export type MetricType = 'gauge' | 'counter';
+
+/**
+ * One catalogue entry. Every series an exporter emits must be declared here: the
+ * catalogue is what `homestation metrics` prints, what docs/metrics.md holds and
+ * what rules and dashboards may reference.
+ */
+export interface MetricSpec {
+  /** Full name, `homestation_<exporter>_<thing>_<unit>`; `_total` only on counters. */
+  readonly name: string;
+  readonly type: MetricType;
+  /** One sentence; every metric has its own. */
+  readonly help: string;
+  /** Base unit, when the value has one (seconds, bytes, ratio, ...). */
+  readonly unit?: string;
+  /**
+   * Label names besides `exporter_instance`, which the host adds to every series
+   * of an exporter. Bounded: no data such as hashes, versions or free text.
+   */
+  readonly labels: readonly string[];
+}
+
+/** One value of a declared metric. */
+export interface Sample {
+  readonly metric: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/**
+ * Why a collection failed. A small fixed set, so that
+ * `homestation_exporter_errors_total{reason}` stays bounded and alertable.
+ * `locked` is restic's and borg's "repository is locked by another process".
+ */
+export const ERROR_REASONS = [
+  'timeout',
+  'auth',
+  'unreachable',
+  'locked',
+  'parse',
+  'command_missing',
+  'other',
+] as const;
+export type ErrorReason = (typeof ERROR_REASONS)[number];
+
+/**
+ * The error an exporter throws when a collection fails. `message` says what
+ * happened, `hint` what the user should do about it; neither may hold a secret.
+ */
+export class ExporterError extends Error {
+  readonly reason: ErrorReason;
+  readonly hint: string | undefined;
+  constructor(reason: ErrorReason, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'ExporterError';
+    this.reason = reason;
+    this.hint = options.hint;
+  }
+}
+
+/** Settings every instance has, whatever its kind. Durations are milliseconds here. */
+export interface InstanceBase {
+  readonly name: string;
+  readonly interval: number;
+  readonly timeout: number;
+}
+
+/** What an instance is given at creation: one typed context, no globals. */
+export interface InstanceContext {
+  readonly exporter: string;
+  readonly instance: string;
+  readonly log: Logger;
+  /** Wall clock in milliseconds; tests pass their own. */
+  readonly now: () => number;
+}
+
+/**
+ * A pull instance: the host calls `collect` on the instance's interval in the
+ * background, bounded by its timeout (the signal aborts then), and serves the last
+ * result at scrape time. A scrape never waits for a collection.
+ */
+export interface PullInstance {
+  readonly mode: 'pull';
+  /** Resolves with every sample, or throws (preferably an ExporterError). */
+  collect(signal: AbortSignal): Promise<Sample[]>;
+  /** Releases timers and child processes; called once at shutdown. */
+  stop?(): Promise<void>;
+}
+
+/** What a stream instance reports at scrape time. */
+export interface StreamSnapshot {
+  readonly up: boolean;
+  readonly samples: readonly Sample[];
+  /** When `up` is false: why. */
+  readonly error?: ExporterError;
+}
+
+/**
+ * A stream instance (MQTT, BLE, a WebSocket): it subscribes in `start`, keeps its
+ * own state up to date from events, and `snapshot` reads that state at scrape time
+ * (cheap, synchronous, no I/O). `stop` removes every listener and closes sockets.
+ */
+export interface StreamInstance {
+  readonly mode: 'stream';
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  snapshot(): StreamSnapshot;
+}
+
+export type ExporterInstance = PullInstance | StreamInstance;
+
+/** A problem found by a kind's own cross-field validation, at a path of its config. */
+export interface ConfigProblem {
+  /** Path below the instance, e.g. ['restic', 'password_file']. */
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** An exporter kind: its config schema, its metric catalogue and its factory. */
+export interface ExporterKind<Config = unknown> {
+  /** Registry key = folder name = `exporter` label = key under `exporters:`. */
+  readonly name: string;
+  /** One line for `--help`, the status page and docs. */
+  readonly description: string;
+  /** The instance options besides name/interval/timeout, as a TypeBox object. */
+  readonly schema: TObject;
+  /** Defaults a homelab user would pick for this kind's schedule. */
+  readonly defaults: { readonly interval: string; readonly timeout: string };
+  readonly metrics: readonly MetricSpec[];
+  /** Cross-field checks the schema cannot state; paths are below the instance. */
+  validate?(config: Config & InstanceBase): ConfigProblem[];
+  /**
+   * Makes an instance. Heavy libraries (mqtt, node-ble, an SDK) are imported here,
+   * dynamically, so that a kind nobody configured costs no memory.
+   */
+  create(ctx: InstanceContext, config: Config & InstanceBase): ExporterInstance | Promise<ExporterInstance>;
+}
+
+/** Identity helper that keeps a kind's config type while storing it untyped. */
+export function defineExporter<Config>(kind: ExporterKind<Config>): ExporterKind {
+  return kind as unknown as ExporterKind;
+}

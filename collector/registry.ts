@@ -1,0 +1,12 @@
+/**
+ * Every exporter kind, one line each. The key, the folder under exporters/, the
+ * `exporter` label and the key under `exporters:` in the config are the same name
+ * (a test checks that they agree). A kind that no config entry names is created
+ * never, so it costs nothing but its module.
+ */
+import type { ExporterKind } from './contract.js';
+import { backup } from '../exporters/backup/index.js';
+
+export const EXPORTERS: readonly ExporterKind[] = [
+  backup,
+];

@@ -1,0 +1,125 @@
+/** borg source: `borg list --json --bypass-lock`, archive sizes by `borg info`, and `borg check`. */
+import { readFile } from 'node:fs/promises';
+import picomatch from 'picomatch';
+import { ExporterError, type InstanceContext, type PullInstance, type Sample } from '../../collector/contract.js';
+import { runCommand } from '../../collector/run-command.js';
+import { BackgroundCheck } from './background-check.js';
+import { parseBorgArchives } from './parse/borg.js';
+import { classifyBorg, safeLocation } from './parse/failures.js';
+import { summarizeDeclared, type SetSummary } from './parse/sets.js';
+import { ParseError, type Snapshot } from './parse/types.js';
+import { setSamples } from './samples.js';
+import type { BackupConfig, BorgConfig } from './schema.js';
+
+const INSTALL_HINT = 'install borg (Debian: apt-get install borgbackup) or set borg.command to its path';
+
+export function createBorgSource(ctx: InstanceContext, config: BackupConfig, b: BorgConfig): PullInstance {
+  const location = safeLocation(b.repository);
+  const sets = (b.sets ?? [{ name: ctx.instance, archive: '*' }]).map((s) => ({
+    name: s.name,
+    archive: s.archive,
+    expectedInterval: 'expected_interval' in s && s.expected_interval !== undefined ? s.expected_interval : config.expected_interval,
+    minRetention: 'min_retention' in s && s.min_retention !== undefined ? s.min_retention : config.min_retention,
+    isMatch: picomatch(s.archive, { dot: true }),
+  }));
+  let sizesBroken = false;
+  const zone = b.timezone ?? 'UTC';
+
+  const env = async (): Promise<Record<string, string>> => {
+    const e: Record<string, string> = {
+      ...b.env,
+      // Read-only monitoring: never stop at borg's interactive safety prompts.
+      BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
+      BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
+    };
+    // borg 1.x prints archive times as naive local times of the process that runs
+    // `borg list` (not of the one that ran `borg create`): fix that process's zone,
+    // and read the output in the same zone.
+    if (zone !== 'local') e.TZ = zone;
+    if (b.passphrase !== undefined) e.BORG_PASSPHRASE = b.passphrase;
+    if (b.passphrase_file) {
+      try {
+        e.BORG_PASSPHRASE = (await readFile(b.passphrase_file, 'utf8')).replace(/\r?\n$/, '');
+      } catch (err) {
+        throw new ExporterError('auth', `cannot read passphrase_file ${b.passphrase_file}: ${(err as NodeJS.ErrnoException).code}`);
+      }
+    }
+    return e;
+  };
+
+  const run = async (args: string[], signal: AbortSignal) => {
+    const result = await runCommand(b.command, [...args, '--log-json', b.repository], {
+      signal,
+      env: await env(),
+      installHint: INSTALL_HINT,
+      stopSignal: 'SIGINT',
+    });
+    if (result.code !== 0) {
+      const f = classifyBorg(result.code, result.stderr, location);
+      throw new ExporterError(f.reason, f.message, { hint: f.hint });
+    }
+    return result;
+  };
+
+  const parse = (text: string): Snapshot[] => {
+    try {
+      const parsed = parseBorgArchives(text, zone);
+      for (const w of parsed.warnings) ctx.log.warn({ repository: location }, `borg output: ${w}`);
+      return parsed.items;
+    } catch (err) {
+      if (err instanceof ParseError) {
+        throw new ExporterError('parse', err.message);
+      }
+      throw err;
+    }
+  };
+
+  /** Size of the newest archive of a set; borg list does not print it. */
+  const newestSize = async (archive: string, signal: AbortSignal): Promise<number | undefined> => {
+    if (!b.sizes || sizesBroken) return undefined;
+    try {
+      const result = await run(['info', '--json', '--bypass-lock', '--last', '1', '--glob-archives', archive], signal);
+      return parse(result.stdout)[0]?.sizeBytes;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      // An older or newer borg without these options: keep the rest, say it once.
+      sizesBroken = true;
+      ctx.log.warn({ err: (err as Error).message }, 'borg info failed; archive sizes are not reported for this instance');
+      return undefined;
+    }
+  };
+
+  const check = b.check
+    ? new BackgroundCheck(
+        b.check,
+        async (signal) => {
+          await run(['check', ...b.check!.args], signal);
+        },
+        ctx.log.child({ check: 'borg check' }),
+        ctx.now,
+      )
+    : undefined;
+
+  return {
+    mode: 'pull',
+    async collect(signal): Promise<Sample[]> {
+      check?.startIfDue();
+      // --bypass-lock: listing must neither wait for nor fail on a running borg create.
+      const result = await run(['list', '--json', '--bypass-lock'], signal);
+      const archives = parse(result.stdout);
+      const summaries: SetSummary[] = summarizeDeclared(
+        archives,
+        sets.map((s) => ({ ...s, matches: (a: Snapshot) => s.isMatch(a.name ?? '') })),
+      );
+      const withSizes: SetSummary[] = [];
+      for (const [i, s] of summaries.entries()) {
+        const size = s.newest ? await newestSize((sets[i] as { archive: string }).archive, signal) : undefined;
+        withSizes.push(size !== undefined && s.newest ? { ...s, newest: { ...s.newest, sizeBytes: size } } : s);
+      }
+      return [...setSamples(withSizes), ...(check?.samples() ?? [])];
+    },
+    async stop() {
+      await check?.stop();
+    },
+  };
+}

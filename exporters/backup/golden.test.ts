@@ -1,0 +1,62 @@
+/**
+ * Golden exposition files: each recorded tool output, rendered by the real parser
+ * and the real exposition path, must equal its fixtures/golden/*.prom file.
+ * UPDATE_GOLDEN=1 rewrites them; promtool checks them. They are also the list of
+ * series that rules and dashboards may use.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { exposeSamples } from '../../test/helpers/exposition.js';
+import { requireTools } from '../../test/helpers/tools.js';
+import { backup } from './index.js';
+import { parseBorgArchives } from './parse/borg.js';
+import { parseResticSnapshots } from './parse/restic.js';
+import { resticGroupName, summarizeDeclared, summarizeGrouped } from './parse/sets.js';
+import { setSamples } from './samples.js';
+
+const dir = new URL('./fixtures/', import.meta.url);
+const goldenDir = new URL('./fixtures/golden/', import.meta.url);
+const DAY = 86_400_000;
+
+function render(kind: 'restic' | 'borg', name: string) {
+  const text = readFileSync(new URL(`${kind}/${name}`, dir), 'utf8');
+  if (kind === 'restic') {
+    const { items } = parseResticSnapshots(text);
+    return setSamples(summarizeGrouped(items, (s) => resticGroupName(s, ['host', 'paths']), { expectedInterval: DAY, minRetention: 30 * DAY }));
+  }
+  const { items } = parseBorgArchives(text, 'Europe/Berlin');
+  return setSamples(summarizeDeclared(items, [{ name: 'all', expectedInterval: DAY, matches: () => true }]));
+}
+
+const cases = [
+  ...readdirSync(new URL('restic/', dir))
+    .filter((f) => f.includes('snapshots'))
+    .map((f) => ['restic', f] as const),
+  ...readdirSync(new URL('borg/', dir))
+    .filter((f) => !f.includes('analyze'))
+    .map((f) => ['borg', f] as const),
+];
+
+describe('backup exposition over recorded outputs', () => {
+  it.each(cases)('%s %s matches its golden file', async (kind, name) => {
+    const text = await exposeSamples(backup, render(kind, name), 'nas');
+    const golden = new URL(`${kind}__${name.replace(/\.json$/, '')}.prom`, goldenDir);
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) {
+      if (process.env.CI === 'true' && !existsSync(golden)) throw new Error(`golden file missing: ${golden.pathname}`);
+      mkdirSync(goldenDir, { recursive: true });
+      writeFileSync(golden, text);
+    }
+    expect(text).toBe(readFileSync(golden, 'utf8'));
+  });
+
+  it('golden files pass promtool check metrics', (ctx) => {
+    requireTools(ctx, 'promtool');
+    const files = readdirSync(goldenDir).filter((f) => f.endsWith('.prom'));
+    expect(files.length).toBe(cases.length);
+    for (const f of files) {
+      const res = spawnSync('promtool', ['check', 'metrics'], { input: readFileSync(new URL(f, goldenDir)) });
+      expect({ file: f, out: `${res.stdout}${res.stderr}`.trim(), status: res.status }).toEqual({ file: f, out: '', status: 0 });
+    }
+  });
+});

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that HomeStation's tests run for real (no mocks of
+# these tools): restic and borg for the backup exporter, promtool (package
+# prometheus) for checking exposition files. As root with apt-get it installs
+# what is missing; otherwise it prints the exact command, and fails in CI.
+set -euo pipefail
+
+# tool:package pairs
+NEEDED=(restic:restic borg:borgbackup promtool:prometheus)
+
+missing=()
+for pair in "${NEEDED[@]}"; do
+  tool=${pair%%:*} pkg=${pair#*:}
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "install-system-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  exit 0
+fi
+
+echo "install-system-deps: the tests need ${missing[*]}. Install them with:" >&2
+echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+if [ "${CI:-}" = "true" ] || [ "${CI:-}" = "1" ]; then exit 1; fi
+echo "install-system-deps: continuing; tests that need them will be skipped with this message." >&2

@@ -1,0 +1,67 @@
+/** Runs the built CLI (dist/) as a user would. */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../dist/collector/cli.js', import.meta.url));
+
+export function assertBuilt(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}) {
+  assertBuilt();
+  const res = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+export interface Daemon {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly url: string;
+  readonly logs: Record<string, unknown>[];
+  /** Sends SIGTERM and resolves with the exit code and how long the shutdown took. */
+  stop(): Promise<{ code: number | null; ms: number }>;
+}
+
+/** Starts `homestation run` and resolves once it says where it listens. */
+export function startDaemon(args: string[], env: Record<string, string> = {}): Promise<Daemon> {
+  assertBuilt();
+  const child = spawn(process.execPath, [CLI, 'run', ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  const logs: Record<string, unknown>[] = [];
+  let buffer = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line in 20 s: ${JSON.stringify(logs)}`)), 20_000);
+    child.stderr.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (typeof entry.url === 'string' && String(entry.msg).startsWith('HomeStation listening')) {
+            clearTimeout(timer);
+            resolve({
+              child,
+              url: entry.url.replace('0.0.0.0', '127.0.0.1'),
+              logs,
+              stop: () =>
+                new Promise((done) => {
+                  const t0 = Date.now();
+                  child.once('exit', (code) => done({ code, ms: Date.now() - t0 }));
+                  child.kill('SIGTERM');
+                }),
+            });
+          }
+        } catch {
+          logs.push({ raw: line });
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`homestation exited with ${code} before listening: ${JSON.stringify(logs)}`));
+    });
+  });
+}

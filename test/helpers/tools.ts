@@ -1,0 +1,32 @@
+/**
+ * Tests that need a real tool (restic, borg, promtool) call `requireTools`. In CI
+ * (CI=true) a missing tool fails the test with the command that installs it;
+ * elsewhere the test is skipped with that same message.
+ */
+import { spawnSync } from 'node:child_process';
+
+/** Debian package of each tool the tests use. */
+export const DEBIAN_PACKAGE: Record<string, string> = {
+  restic: 'restic',
+  borg: 'borgbackup',
+  promtool: 'prometheus',
+};
+
+export function hasTool(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
+export function missingToolsMessage(tools: readonly string[]): string | undefined {
+  const missing = tools.filter((t) => !hasTool(t));
+  if (missing.length === 0) return undefined;
+  const pkgs = missing.map((t) => DEBIAN_PACKAGE[t] ?? t).join(' ');
+  return `missing ${missing.join(', ')}: run "bash scripts/install-system-deps.sh" (as root it runs apt-get install -y ${pkgs})`;
+}
+
+/** Fails (CI) or skips (elsewhere) the running test when a tool is missing. */
+export function requireTools(ctx: { skip: (note?: string) => void }, ...tools: string[]): void {
+  const message = missingToolsMessage(tools);
+  if (!message) return;
+  if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(message);
+  ctx.skip(message);
+}
