@@ -100,34 +100,23 @@ export function buildRegistry(
     }
   }
 
-  new Gauge({
-    name: SELF.lastSuccess,
-    help: helpOf(SELF.lastSuccess),
-    labelNames: perInstance,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const st of statuses()) {
-        if (st.lastSuccess !== undefined) {
-          this.set({ exporter: st.exporter, exporter_instance: st.instance }, st.lastSuccess / 1000);
+  /** A per-instance gauge of a value the status may not have yet (then no series). */
+  const perInstanceGauge = (name: string, valueOf: (st: InstanceStatus) => number | undefined) =>
+    new Gauge({
+      name,
+      help: helpOf(name),
+      labelNames: perInstance,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const st of statuses()) {
+          const v = valueOf(st);
+          if (v !== undefined) this.set({ exporter: st.exporter, exporter_instance: st.instance }, v);
         }
-      }
-    },
-  });
-  new Gauge({
-    name: SELF.duration,
-    help: helpOf(SELF.duration),
-    labelNames: perInstance,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const st of statuses()) {
-        if (st.lastDurationMs !== undefined) {
-          this.set({ exporter: st.exporter, exporter_instance: st.instance }, st.lastDurationMs / 1000);
-        }
-      }
-    },
-  });
+      },
+    });
+  perInstanceGauge(SELF.lastSuccess, (st) => (st.lastSuccess === undefined ? undefined : st.lastSuccess / 1000));
+  perInstanceGauge(SELF.duration, (st) => (st.lastDurationMs === undefined ? undefined : st.lastDurationMs / 1000));
   new Counter({
     name: SELF.errors,
     help: helpOf(SELF.errors),

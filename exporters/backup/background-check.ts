@@ -4,7 +4,7 @@
  * its own timeout, and reported with its own result and timestamp.
  */
 import type { Logger } from 'pino';
-import type { Sample } from '../../collector/contract.js';
+import type { InstanceContext, Sample } from '../../collector/contract.js';
 import type { CheckConfig } from './schema.js';
 import { M } from './metrics.js';
 
@@ -74,4 +74,22 @@ export class BackgroundCheck {
   async settled(): Promise<void> {
     await this.running;
   }
+}
+
+/** The `TOOL check ARGS` of a repository source, when its config has a check section. */
+export function integrityCheck(
+  config: CheckConfig | undefined,
+  tool: string,
+  run: (args: string[], signal: AbortSignal) => Promise<unknown>,
+  ctx: InstanceContext,
+): BackgroundCheck | undefined {
+  if (!config) return undefined;
+  return new BackgroundCheck(
+    config,
+    async (signal) => {
+      await run(['check', ...config.args], signal);
+    },
+    ctx.log.child({ check: `${tool} check` }),
+    ctx.now,
+  );
 }

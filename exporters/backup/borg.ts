@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import picomatch from 'picomatch';
 import { ExporterError, type InstanceContext, type PullInstance, type Sample } from '../../collector/contract.js';
 import { runCommand } from '../../collector/run-command.js';
-import { BackgroundCheck } from './background-check.js';
+import { integrityCheck } from './background-check.js';
 import { parseBorgArchives } from './parse/borg.js';
 import { classifyBorg, safeLocation } from './parse/failures.js';
 import { summarizeDeclared, type SetSummary } from './parse/sets.js';
@@ -89,16 +89,7 @@ export function createBorgSource(ctx: InstanceContext, config: BackupConfig, b: 
     }
   };
 
-  const check = b.check
-    ? new BackgroundCheck(
-        b.check,
-        async (signal) => {
-          await run(['check', ...b.check!.args], signal);
-        },
-        ctx.log.child({ check: 'borg check' }),
-        ctx.now,
-      )
-    : undefined;
+  const check = integrityCheck(b.check, 'borg', run, ctx);
 
   return {
     mode: 'pull',

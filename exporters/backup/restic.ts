@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { ExporterError, type InstanceContext, type PullInstance, type Sample } from '../../collector/contract.js';
 import { runCommand } from '../../collector/run-command.js';
-import { BackgroundCheck } from './background-check.js';
+import { integrityCheck } from './background-check.js';
 import { classifyRestic, safeLocation } from './parse/failures.js';
 import { parseResticSnapshots } from './parse/restic.js';
 import { resticGroupName, resticMatcher, summarizeDeclared, summarizeGrouped } from './parse/sets.js';
@@ -38,16 +38,7 @@ export function createResticSource(ctx: InstanceContext, config: BackupConfig, r
     return result;
   };
 
-  const check = r.check
-    ? new BackgroundCheck(
-        r.check,
-        async (signal) => {
-          await run(['check', ...r.check!.args], signal);
-        },
-        ctx.log.child({ check: 'restic check' }),
-        ctx.now,
-      )
-    : undefined;
+  const check = integrityCheck(r.check, 'restic', run, ctx);
 
   return {
     mode: 'pull',
