@@ -6,7 +6,9 @@
  */
 import type { ExporterKind } from './contract.js';
 import { backup } from '../exporters/backup/index.js';
+import { filesystem } from '../exporters/filesystem/index.js';
 
 export const EXPORTERS: readonly ExporterKind[] = [
   backup,
+  filesystem,
 ];

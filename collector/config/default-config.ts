@@ -11,6 +11,9 @@ server:
 log:
   level: info
 exporters:
+  filesystem:
+    # Every local disk filesystem from the mount table.
+    - name: local
   backup:
     # Debian's own backups of the package database (dpkg-db-backup.timer; a new one only after changes).
     - name: debian-system

@@ -1,0 +1,91 @@
+/**
+ * Local filesystems: size, free and available bytes, inodes, read-only state, for
+ * every local disk filesystem of the host (network mounts are the NAS exporter's).
+ */
+import { readFile, statfs } from 'node:fs/promises';
+import picomatch from 'picomatch';
+import { Type } from '@sinclair/typebox';
+import { ExporterError, defineExporter, type MetricSpec, type Sample } from '../../collector/contract.js';
+import { LOCAL_TYPES, parseMounts, selectMounts } from './parse-mounts.js';
+
+interface FilesystemConfig {
+  mounts_file: string;
+  types: string[];
+  exclude_mount_points: string[];
+}
+
+const labels = ['mountpoint', 'device', 'fstype'] as const;
+const M = {
+  size: 'homestation_filesystem_size_bytes',
+  free: 'homestation_filesystem_free_bytes',
+  avail: 'homestation_filesystem_avail_bytes',
+  files: 'homestation_filesystem_files',
+  filesFree: 'homestation_filesystem_files_free',
+  ro: 'homestation_filesystem_readonly',
+} as const;
+
+const metrics: MetricSpec[] = [
+  { name: M.size, type: 'gauge', unit: 'bytes', labels, help: 'Size of the filesystem.' },
+  { name: M.free, type: 'gauge', unit: 'bytes', labels, help: 'Free space, including the blocks reserved for root.' },
+  { name: M.avail, type: 'gauge', unit: 'bytes', labels, help: 'Space available to unprivileged users (what fills up first).' },
+  { name: M.files, type: 'gauge', labels, help: 'Inodes of the filesystem (0 where it has no fixed inode count, as on btrfs).' },
+  { name: M.filesFree, type: 'gauge', labels, help: 'Free inodes of the filesystem.' },
+  { name: M.ro, type: 'gauge', labels, help: '1 if the filesystem is mounted read-only (often: remounted after disk errors).' },
+];
+
+export const filesystem = defineExporter<FilesystemConfig>({
+  name: 'filesystem',
+  description: 'Size, free space and inodes of the local disk filesystems.',
+  schema: Type.Object({
+    mounts_file: Type.Optional(Type.String({ default: '/proc/self/mounts', description: 'The mount table to read.' })),
+    types: Type.Optional(
+      Type.Array(Type.String(), { default: LOCAL_TYPES, description: 'Filesystem types watched (network and FUSE types are not safe here).' }),
+    ),
+    exclude_mount_points: Type.Optional(
+      Type.Array(Type.String(), {
+        default: ['/proc/**', '/sys/**', '/dev/**', '/run/**', '/snap/**', '/var/lib/docker/**', '/var/lib/containers/**', '**/.snapshots'],
+        description: 'Mount points left out (globs).',
+      }),
+    ),
+  }),
+  defaults: { interval: '1m', timeout: '10s' },
+  metrics,
+  create(ctx, config) {
+    const excluded = picomatch(config.exclude_mount_points, { dot: true });
+    return {
+      mode: 'pull',
+      async collect(signal): Promise<Sample[]> {
+        let text: string;
+        try {
+          text = await readFile(config.mounts_file, { encoding: 'utf8', signal });
+        } catch (err) {
+          throw new ExporterError('unreachable', `cannot read ${config.mounts_file}: ${(err as Error).message}`);
+        }
+        const parsed = parseMounts(text);
+        for (const w of parsed.warnings) ctx.log.warn({ file: config.mounts_file }, `mount table: ${w}`);
+        const out: Sample[] = [];
+        for (const m of selectMounts(parsed.mounts, { types: config.types, excludeMountPoint: excluded })) {
+          let st;
+          try {
+            st = await statfs(m.mountpoint, { bigint: true });
+          } catch (err) {
+            ctx.log.warn({ mountpoint: m.mountpoint, err: (err as Error).message }, 'statfs failed; mount skipped');
+            continue;
+          }
+          if (signal.aborted) throw new ExporterError('timeout', 'statfs did not finish in time');
+          const l = { mountpoint: m.mountpoint, device: m.device, fstype: m.fstype };
+          const bsize = st.bsize;
+          out.push(
+            { metric: M.size, labels: l, value: Number(st.blocks * bsize) },
+            { metric: M.free, labels: l, value: Number(st.bfree * bsize) },
+            { metric: M.avail, labels: l, value: Number(st.bavail * bsize) },
+            { metric: M.files, labels: l, value: Number(st.files) },
+            { metric: M.filesFree, labels: l, value: Number(st.ffree) },
+            { metric: M.ro, labels: l, value: m.readonly ? 1 : 0 },
+          );
+        }
+        return out;
+      },
+    };
+  },
+});
