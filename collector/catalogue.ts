@@ -1,6 +1,7 @@
 /** The metric catalogue: every series HomeStation can emit, from the registry. */
 import type { ExporterKind, MetricSpec } from './contract.js';
 import { selfMetrics } from './self-metrics.js';
+import { remediatorCatalogue } from '../remediator/metrics.js';
 
 export interface CatalogueEntry extends MetricSpec {
   /** `homestation` for the host's own metrics, else the exporter. */
@@ -16,6 +17,7 @@ export function catalogue(kinds: readonly ExporterKind[]): CatalogueEntry[] {
       out.push({ ...m, source: kind.name, allLabels: ['exporter_instance', ...m.labels] });
     }
   }
+  for (const m of remediatorCatalogue) out.push({ ...m, source: 'remediator', allLabels: m.labels });
   return out;
 }
 
@@ -37,7 +39,8 @@ export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
     '',
   ];
   for (const source of sources) {
-    parts.push(`## ${source === 'homestation' ? 'HomeStation itself' : `Exporter \`${source}\``}`, '');
+    const title = source === 'homestation' ? 'HomeStation itself' : source === 'remediator' ? 'The remediator' : `Exporter \`${source}\``;
+    parts.push(`## ${title}`, '');
     parts.push('| Metric | Type | Unit | Labels | Help |', '|---|---|---|---|---|');
     for (const e of entries.filter((x) => x.source === source)) {
       const help = e.help.replace(/\|/g, '\\|');

@@ -3,7 +3,10 @@
  * `homestation`: run the collector, check a config, collect once, print the
  * metric catalogue or the config schema.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { catalogue, catalogueMarkdown, catalogueText } from './catalogue.js';
 import { ConfigError, formatProblem, loadConfigFile, loadDefaultConfig, type Config } from './config/load.js';
 import { rootSchema } from './config/schema.js';
@@ -23,6 +26,12 @@ Usage:
                                            run one collection and print its exposition text
   homestation metrics [--markdown]         the catalogue of every metric HomeStation can emit
   homestation schema                       the config's JSON Schema (for editors)
+  homestation remediator [--config FILE]   run only the remediator of the config
+  homestation incidents [--config FILE]    list the remediator's incidents and their steps
+  homestation pause | resume [--config FILE]
+                                           stop or restart automatic remediation
+  homestation remediate SERVICE --action restart|redeploy [--dry-run] [--config FILE]
+                                           the same guarded path as an alert, by hand
   homestation --version | --help
 
 Without --config, the embedded default config is used (see README.md).
@@ -58,6 +67,7 @@ async function run(configFile: string | undefined): Promise<number> {
   const where = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   log.info({ config: config.source, url: where, version: VERSION }, `HomeStation listening on ${where} (/metrics, /healthz, /readyz, /)`);
   host.start();
+  const remediator = config.remediator ? await startRemediatorModule(config, log, host.registry) : undefined;
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -72,6 +82,7 @@ async function run(configFile: string | undefined): Promise<number> {
       deadline.unref();
       void (async () => {
         await app.close().catch((err: Error) => log.error({ err: err.message }, 'HTTP server did not close cleanly'));
+        await remediator?.stop().catch((err: Error) => log.error({ err: err.message }, 'remediator did not stop cleanly'));
         await host.stop();
         await tracing?.shutdown().catch((err: Error) => log.error({ err: err.message }, 'spans could not be flushed'));
         log.info('stopped');
@@ -83,6 +94,79 @@ async function run(configFile: string | undefined): Promise<number> {
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
   });
+}
+
+/** Loaded only when the config has a remediator section: dockerode and SQLite stay out otherwise. */
+async function startRemediatorModule(config: Config, log: Logger, registry: Registry) {
+  const { startRemediator } = await import('../remediator/index.js');
+  return startRemediator(config.remediator!, { log, registry });
+}
+
+async function remediatorOnly(configFile: string | undefined): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(configFile);
+  } catch (err) {
+    return reportConfigError(err);
+  }
+  if (!config.remediator) {
+    process.stderr.write(`homestation remediator: ${config.source} has no remediator section\n`);
+    return 2;
+  }
+  const log = await createLogger(config.log);
+  const tracing = await startTracing(log);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const remediator = await startRemediatorModule(config, log, registry);
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'shutting down');
+      const deadline = setTimeout(() => process.exit(1), config.shutdownTimeout);
+      deadline.unref();
+      void (async () => {
+        await remediator.stop().catch((err: Error) => log.error({ err: err.message }, 'remediator did not stop cleanly'));
+        await tracing?.shutdown().catch(() => undefined);
+        log.info('stopped');
+        log.flush();
+        clearTimeout(deadline);
+        resolve(0);
+      })();
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}
+
+/** Calls the running remediator's API with the config's credentials. */
+async function remediatorApi(configFile: string | undefined, method: 'GET' | 'POST', path: string, body?: unknown): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(configFile);
+  } catch (err) {
+    return reportConfigError(err);
+  }
+  const r = config.remediator;
+  if (!r) {
+    process.stderr.write(`homestation: ${config.source} has no remediator section\n`);
+    return 2;
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (r.auth?.bearer_token_file) headers.authorization = `Bearer ${readFileSync(r.auth.bearer_token_file, 'utf8').trim()}`;
+  else if (r.auth?.basic) {
+    const pw = readFileSync(r.auth.basic.password_file, 'utf8').replace(/\r?\n$/, '');
+    headers.authorization = `Basic ${Buffer.from(`${r.auth.basic.username}:${pw}`).toString('base64')}`;
+  }
+  const host = r.host === '0.0.0.0' ? '127.0.0.1' : r.host.includes(':') ? `[${r.host}]` : r.host;
+  let res: Response;
+  try {
+    res = await fetch(`http://${host}:${r.port}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    process.stderr.write(`homestation: cannot reach the remediator at ${host}:${r.port}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const text = await res.text();
+  process.stdout.write(`${text}\n`);
+  return res.ok ? 0 : 1;
 }
 
 async function collect(exporter: string | undefined, instance: string | undefined, configFile: string | undefined): Promise<number> {
@@ -123,6 +207,8 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       instance: { type: 'string' },
       markdown: { type: 'boolean' },
+      action: { type: 'string' },
+      'dry-run': { type: 'boolean' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -159,6 +245,21 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'collect':
       return collect(rest[0], values.instance, values.config);
+    case 'remediator':
+      return remediatorOnly(values.config);
+    case 'incidents':
+      return remediatorApi(values.config, 'GET', '/api/v1/incidents');
+    case 'pause':
+      return remediatorApi(values.config, 'POST', '/api/v1/pause');
+    case 'resume':
+      return remediatorApi(values.config, 'POST', '/api/v1/resume');
+    case 'remediate': {
+      if (!rest[0] || !values.action) {
+        process.stderr.write('homestation remediate: usage: homestation remediate SERVICE --action restart|redeploy [--dry-run]\n');
+        return 2;
+      }
+      return remediatorApi(values.config, 'POST', '/api/v1/remediate', { service: rest[0], action: values.action, dry_run: values['dry-run'] ?? false });
+    }
     case 'metrics': {
       const entries = catalogue(EXPORTERS);
       process.stdout.write(values.markdown ? catalogueMarkdown(entries) : catalogueText(entries));

@@ -12,8 +12,8 @@
 import type { TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 
-/** Metric types an exporter may emit. Histograms belong to the host's own metrics. */
-export type MetricType = 'gauge' | 'counter';
+/** Metric types. Exporters emit gauges and counters; histograms are the host's and the remediator's own. */
+export type MetricType = 'gauge' | 'counter' | 'histogram';
 
 /**
  * One catalogue entry. Every series an exporter emits must be declared here: the

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that HomeStation's tests run for real (no mocks of
 # these tools): restic and borg for the backup exporter, promtool (package
-# prometheus) for checking exposition files. As root with apt-get it installs
+# prometheus) for checking exposition files, podman with runc and busybox-static
+# for the remediator's container tests. As root with apt-get it installs
 # what is missing; otherwise it prints the exact command, and fails in CI.
 set -euo pipefail
 
 # tool:package pairs
-NEEDED=(restic:restic borg:borgbackup promtool:prometheus)
+NEEDED=(restic:restic borg:borgbackup promtool:prometheus podman:podman runc:runc busybox:busybox-static)
 
 missing=()
 for pair in "${NEEDED[@]}"; do

@@ -33,7 +33,9 @@ describe('metric catalogue conventions', () => {
 
   it.each(entries.map((e) => [e.name, e] as const))('%s follows the naming rules', (name, e) => {
     expect(name).toMatch(/^[a-z_][a-z0-9_]*$/);
-    expect(name.startsWith(e.source === 'homestation' ? 'homestation_' : `homestation_${e.source}_`)).toBe(true);
+    // The recovery histogram is named by the product, not the component: homestation_recovery_seconds.
+    const prefix = e.source === 'homestation' ? 'homestation_' : e.source === 'remediator' ? 'homestation_' : `homestation_${e.source}_`;
+    expect(name.startsWith(prefix)).toBe(true);
     if (e.type === 'counter') expect(name).toMatch(/_total$/);
     else expect(name).not.toMatch(/_total$/);
     if (e.unit === 'seconds') expect(name).toMatch(/_seconds(_total)?$/);

@@ -12,6 +12,8 @@ import type { ExporterKind, InstanceBase } from '../contract.js';
 import { parseDuration } from '../duration.js';
 import { instanceSchema, rootSchema } from './schema.js';
 import { DEFAULT_CONFIG_YAML, DEFAULT_CONFIG_SOURCE } from './default-config.js';
+import { remediatorSchema, type RemediatorConfig } from '../../remediator/schema.js';
+import { validateRemediator } from '../../remediator/validate.js';
 
 export type ConfigPath = readonly (string | number)[];
 
@@ -51,6 +53,8 @@ export interface Config {
   readonly log: { readonly level: string; readonly format: 'auto' | 'json' | 'pretty' };
   readonly shutdownTimeout: number;
   readonly instances: readonly InstanceConfig[];
+  /** The remediator section, when the file has one (durations in milliseconds). */
+  readonly remediator?: RemediatorConfig;
   /** The validated config with defaults applied and secrets shown as <secret>. */
   readonly redacted: unknown;
 }
@@ -155,9 +159,17 @@ export function parseConfig(
       instances.push({ kind, config });
     });
   }
+  let remediator: RemediatorConfig | undefined;
+  const rawRemediator = (data as { remediator?: unknown }).remediator;
+  if (rawRemediator && typeof rawRemediator === 'object' && !problems.some((p) => p.path.startsWith('remediator'))) {
+    checkSecretFiles(remediatorSchema, rawRemediator, ['remediator'], (path, msg) => problems.push(at(path, msg)));
+    remediator = convertDurations(remediatorSchema, structuredClone(rawRemediator)) as RemediatorConfig;
+    for (const p of validateRemediator(remediator)) problems.push(at(['remediator', ...p.path], p.message));
+  }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
 
   return {
+    remediator,
     source: file,
     server: root.server,
     log: root.log,

@@ -6,6 +6,7 @@
 import { Type, type TObject } from '@sinclair/typebox';
 import type { ExporterKind } from '../contract.js';
 import { Duration, Name, StringEnum } from './schema-types.js';
+import { remediatorSchema } from '../../remediator/schema.js';
 
 export const DEFAULT_PORT = 9870;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -71,6 +72,7 @@ export function rootSchema(kinds: readonly ExporterKind[]): TObject {
           description: 'Exporter instances by kind. A kind that is not listed is not loaded.',
         }),
       ),
+      remediator: Type.Optional(remediatorSchema),
       shutdown_timeout: Type.Optional(
         Duration({ default: '10s', description: 'Longest a graceful shutdown may take before the process exits anyway.' }),
       ),

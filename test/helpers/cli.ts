@@ -23,10 +23,15 @@ export interface Daemon {
   stop(): Promise<{ code: number | null; ms: number }>;
 }
 
-/** Starts `homestation run` and resolves once it says where it listens. */
-export function startDaemon(args: string[], env: Record<string, string> = {}): Promise<Daemon> {
+/** Starts `homestation run` (or `command`) and resolves once it says where it listens. */
+export function startDaemon(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { command?: string; ready?: RegExp } = {},
+): Promise<Daemon> {
   assertBuilt();
-  const child = spawn(process.execPath, [CLI, 'run', ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  const ready = options.ready ?? /^HomeStation listening/;
+  const child = spawn(process.execPath, [CLI, options.command ?? 'run', ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
   return new Promise((resolve, reject) => {
@@ -40,7 +45,7 @@ export function startDaemon(args: string[], env: Record<string, string> = {}): P
         try {
           const entry = JSON.parse(line) as Record<string, unknown>;
           logs.push(entry);
-          if (typeof entry.url === 'string' && String(entry.msg).startsWith('HomeStation listening')) {
+          if (typeof entry.url === 'string' && ready.test(String(entry.msg))) {
             clearTimeout(timer);
             resolve({
               child,

@@ -10,6 +10,9 @@ export const DEBIAN_PACKAGE: Record<string, string> = {
   restic: 'restic',
   borg: 'borgbackup',
   promtool: 'prometheus',
+  podman: 'podman',
+  runc: 'runc',
+  busybox: 'busybox-static',
 };
 
 export function hasTool(tool: string): boolean {

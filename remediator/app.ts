@@ -1,0 +1,139 @@
+/**
+ * The remediator's HTTP API (fastify): Alertmanager's webhook, incidents, the pause
+ * switch, maintenance silences and manual remediation. Every route has its schema;
+ * bodies over 1 MiB get 413, malformed ones 400 naming the field, and a webhook is
+ * answered 200 as soon as it is recorded: acting happens in the background.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Authenticator } from './auth.js';
+import type { Engine } from './engine.js';
+import type { Journal } from './journal.js';
+import { ACTIONS } from './schema.js';
+import { WebhookSchema } from './webhook-schema.js';
+import { parseDuration } from '../collector/duration.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) });
+
+export interface RemediatorAppOptions {
+  readonly engine: Engine;
+  readonly journal: Journal;
+  readonly authenticate: Authenticator;
+  readonly registry: Registry;
+  readonly log: Logger;
+}
+
+export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: o.log.child({ component: 'remediator-http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url === '/healthz') return;
+    if (!o.authenticate(req.headers.authorization)) {
+      o.log.warn({ url: req.url, ip: req.ip }, 'unauthenticated request refused');
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="homestation-remediator"')
+        .send({ error: 'unauthorized', message: 'a valid bearer token or basic auth is required' });
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err.validation) {
+      const first = err.validation[0];
+      const field = `${err.validationContext ?? 'body'}${first?.instancePath ?? ''}`;
+      return reply.code(400).send({ error: 'bad_request', message: err.message, field });
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) o.log.error({ err: err.message }, 'request failed');
+    return reply.code(status).send({ error: err.code ?? 'error', message: status === 500 ? 'internal error' : err.message });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/metrics', async (_req, reply) => reply.type(o.registry.contentType).send(await o.registry.metrics()));
+
+  app.post(
+    '/webhook/alertmanager',
+    {
+      schema: {
+        body: WebhookSchema,
+        response: { 200: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }), 400: ErrorBody, 401: ErrorBody, 413: ErrorBody },
+      },
+    },
+    async (req) => o.engine.receive(req.body),
+  );
+
+  app.get(
+    '/api/v1/incidents',
+    { schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })) }) } },
+    async (req) => ({
+      paused: o.engine.paused,
+      incidents: o.journal.incidents(req.query.limit).map((i) => ({ ...i, steps: o.journal.entries(i.id) })),
+    }),
+  );
+
+  app.get('/api/v1/incidents/:id', { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) } }, async (req, reply) => {
+    const incident = o.journal.incident(req.params.id);
+    if (!incident) return reply.code(404).send({ error: 'not_found', message: `no incident ${req.params.id}` });
+    return { ...incident, steps: o.journal.entries(incident.id) };
+  });
+
+  app.post('/api/v1/pause', async () => {
+    o.engine.setPaused(true, 'api');
+    return { paused: true };
+  });
+  app.post('/api/v1/resume', async () => {
+    o.engine.setPaused(false, 'api');
+    return { paused: false };
+  });
+
+  app.get('/api/v1/silences', async () => ({ silences: o.engine.silences() }));
+  app.post(
+    '/api/v1/silences',
+    { schema: { body: Type.Object({ service: Type.String({ minLength: 1 }), duration: Type.String({ pattern: '^([0-9]+(ms|s|m|h|d|w))+$' }) }, { additionalProperties: false }) } },
+    async (req) => {
+      const until = Date.now() + parseDuration(req.body.duration);
+      o.engine.silence(req.body.service, until, 'api');
+      return { service: req.body.service, until: new Date(until).toISOString() };
+    },
+  );
+
+  app.post(
+    '/api/v1/remediate',
+    {
+      schema: {
+        body: Type.Object(
+          {
+            service: Type.String({ minLength: 1 }),
+            action: Type.Unsafe<(typeof ACTIONS)[number]>({ type: 'string', enum: [...ACTIONS] }),
+            dry_run: Type.Optional(Type.Boolean({ default: false })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const now = Date.now();
+      // The same guarded path as an alert, with a key of its own.
+      const incident = o.engine.decide(req.body.service, [{ action: req.body.action, attempts: 1 }], {
+        key: `manual:${now}:${req.body.service}`,
+        name: 'manual',
+        startsAt: now,
+        cooldown: 0,
+        dryRun: req.body.dry_run,
+      });
+      return { incident: incident ?? null, suppressed: incident === undefined };
+    },
+  );
+
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,166 @@
+/**
+ * The container engine, through dockerode (Docker, or podman's Docker-compatible
+ * API): find a service's container, restart it, redeploy it with a rollback, and
+ * run a command inside it. dockerode is loaded only when the remediator runs.
+ */
+import type Docker from 'dockerode';
+import { readFileSync } from 'node:fs';
+import { recreateOptions } from './recreate.js';
+
+export const OPT_IN_LABEL = 'homestation.remediate';
+export const COMPOSE_PROJECT = 'com.docker.compose.project';
+export const COMPOSE_SERVICE = 'com.docker.compose.service';
+
+export interface ContainerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly running: boolean;
+  readonly paused: boolean;
+  readonly state: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Health status where the container has a health check ('' otherwise). */
+  readonly health: string;
+}
+
+export interface DockerConnection {
+  readonly host?: string;
+  readonly ca_file?: string;
+  readonly cert_file?: string;
+  readonly key_file?: string;
+}
+
+function connectionOptions(c: DockerConnection): Docker.DockerOptions {
+  const target = c.host ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const url = new URL(target);
+  if (url.protocol === 'unix:') return { socketPath: url.pathname };
+  if (url.protocol === 'ssh:') {
+    return { protocol: 'ssh', host: url.hostname, port: Number(url.port || 22), username: url.username || undefined };
+  }
+  const tls = Boolean(c.ca_file || c.cert_file);
+  return {
+    protocol: tls ? 'https' : 'http',
+    host: url.hostname,
+    port: Number(url.port || (tls ? 2376 : 2375)),
+    ...(c.ca_file ? { ca: readFileSync(c.ca_file) } : {}),
+    ...(c.cert_file ? { cert: readFileSync(c.cert_file) } : {}),
+    ...(c.key_file ? { key: readFileSync(c.key_file) } : {}),
+  };
+}
+
+const toInfo = (i: Docker.ContainerInspectInfo): ContainerInfo => ({
+  id: i.Id,
+  name: i.Name.replace(/^\//, ''),
+  running: i.State.Running && !i.State.Paused,
+  paused: i.State.Paused,
+  state: i.State.Status,
+  labels: i.Config.Labels ?? {},
+  health: i.State.Health?.Status ?? '',
+});
+
+export class DockerDriver {
+  private constructor(
+    private readonly docker: Docker,
+    /** podman's compat API: health checks never run by themselves there. */
+    readonly isPodman: boolean,
+  ) {}
+
+  static async connect(c: DockerConnection): Promise<DockerDriver> {
+    const { default: Dockerode } = await import('dockerode');
+    const docker = new Dockerode(connectionOptions(c));
+    const version = (await docker.version()) as { Components?: { Name: string }[] };
+    const isPodman = (version.Components ?? []).some((x) => /podman/i.test(x.Name));
+    return new DockerDriver(docker, isPodman);
+  }
+
+  async inspect(idOrName: string): Promise<ContainerInfo | undefined> {
+    try {
+      return toInfo(await this.docker.getContainer(idOrName).inspect());
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** The container of a service: by name, or by its compose project/service labels. */
+  async find(by: { container?: string; compose?: { project: string; service: string } }): Promise<ContainerInfo | undefined> {
+    if (by.container) return this.inspect(by.container);
+    if (!by.compose) return undefined;
+    const list = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${COMPOSE_PROJECT}=${by.compose.project}`, `${COMPOSE_SERVICE}=${by.compose.service}`] },
+    });
+    const first = list[0];
+    return first ? this.inspect(first.Id) : undefined;
+  }
+
+  /** Stop (with the grace period) and start; a container that had exited is just started. */
+  async restart(id: string, stopTimeoutMs: number): Promise<void> {
+    const c = this.docker.getContainer(id);
+    const info = await c.inspect();
+    if (info.State.Paused) await c.unpause();
+    if (info.State.Running) await c.stop({ t: Math.ceil(stopTimeoutMs / 1000) }).catch(ignoreNotModified);
+    await c.start().catch(ignoreNotModified);
+  }
+
+  /**
+   * Recreates the container from its own configuration under its own name. The old
+   * one is stopped and renamed, not removed, until `verify` accepts the new one;
+   * otherwise the new one is removed and the old one put back and started.
+   */
+  async redeploy(
+    id: string,
+    stopTimeoutMs: number,
+    verify: (newId: string) => Promise<boolean>,
+  ): Promise<{ result: 'recreated' | 'rolled_back'; newId?: string }> {
+    const old = this.docker.getContainer(id);
+    const info = await old.inspect();
+    const name = info.Name.replace(/^\//, '');
+    const parked = `${name}-hs-previous-${Date.now()}`;
+    const options = recreateOptions(info, name);
+    if (info.State.Running || info.State.Paused) {
+      if (info.State.Paused) await old.unpause();
+      await old.stop({ t: Math.ceil(stopTimeoutMs / 1000) }).catch(ignoreNotModified);
+    }
+    await old.rename({ name: parked });
+    let created: Docker.Container | undefined;
+    try {
+      created = await this.docker.createContainer(options);
+      await created.start();
+      if (await verify(created.id)) {
+        await old.remove({ v: false });
+        return { result: 'recreated', newId: created.id };
+      }
+    } catch {
+      // Falls through to the rollback.
+    }
+    if (created) await created.remove({ force: true, v: false }).catch(() => undefined);
+    await old.rename({ name });
+    await old.start().catch(ignoreNotModified);
+    return { result: 'rolled_back' };
+  }
+
+  /** Runs a command inside the container; resolves with its exit code. */
+  async exec(id: string, cmd: string[], timeoutMs: number): Promise<number> {
+    const exec = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        stream.destroy();
+        resolve();
+      }, timeoutMs);
+      stream.on('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      stream.on('error', () => resolve());
+      stream.resume();
+    });
+    const result = await exec.inspect();
+    return result.Running ? -1 : (result.ExitCode ?? -1);
+  }
+}
+
+/** 304: already stopped / already started. */
+function ignoreNotModified(err: unknown): void {
+  if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+}

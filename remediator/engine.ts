@@ -1,0 +1,441 @@
+/**
+ * The remediator's decisions and actions. An alert is decided synchronously (the
+ * journal is synchronous SQLite, so two copies of one webhook cannot both pass the
+ * duplicate check), then acted on in the background: guards first, then the
+ * escalation ladder, each step followed by a recovery check. Every guard fails
+ * closed: one that cannot be evaluated refuses the action.
+ */
+import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import type { ContainerInfo, DockerDriver } from './docker/driver.js';
+import { OPT_IN_LABEL } from './docker/driver.js';
+import type { Incident, Journal } from './journal.js';
+import type { RemediatorMetrics } from './metrics.js';
+import type { Notifier } from './notify.js';
+import { alertKey, matchPolicy } from './policy.js';
+import { checkOnce, waitForRecovery, type CheckResult } from './probe.js';
+import type { ActionName, PolicyConfig, RemediatorConfig, ServiceConfig, StepConfig } from './schema.js';
+import type { WebhookAlert, WebhookPayload } from './webhook-schema.js';
+
+const tracer = trace.getTracer('homestation-remediator');
+
+export interface EngineDeps {
+  readonly config: RemediatorConfig;
+  readonly journal: Journal;
+  readonly driver: DockerDriver;
+  readonly metrics: RemediatorMetrics;
+  readonly notifier: Notifier;
+  readonly log: Logger;
+  readonly now?: () => number;
+  /** This process's own container, never touched (from /proc/self/cgroup or HOSTNAME). */
+  readonly selfContainerIds?: readonly string[];
+}
+
+export interface ReceiveResult {
+  readonly accepted: number;
+  readonly duplicates: number;
+}
+
+/** Why an alert was not acted on. */
+export type Suppression =
+  | 'no_policy'
+  | 'no_service'
+  | 'duplicate'
+  | 'in_progress'
+  | 'cooldown'
+  | 'rate_limited'
+  | 'paused'
+  | 'maintenance'
+  | 'not_found'
+  | 'not_opted_in'
+  | 'self'
+  | 'already_healthy'
+  | 'dependency_down'
+  | 'guard_error';
+
+/** A counting semaphore: the global cap on concurrent actions. */
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  private held = 0;
+  constructor(private readonly size: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.held >= this.size) await new Promise<void>((r) => this.waiting.push(r));
+    this.held += 1;
+    return () => {
+      this.held -= 1;
+      this.waiting.shift()?.();
+    };
+  }
+}
+
+export class Engine {
+  private readonly config: RemediatorConfig;
+  private readonly journal: Journal;
+  private readonly driver: DockerDriver;
+  private readonly metrics: RemediatorMetrics;
+  private readonly notifier: Notifier;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly locks = new Set<string>();
+  private readonly semaphore: Semaphore;
+  private readonly work = new Set<Promise<void>>();
+  private readonly selfIds: readonly string[];
+
+  constructor(deps: EngineDeps) {
+    this.config = deps.config;
+    this.journal = deps.journal;
+    this.driver = deps.driver;
+    this.metrics = deps.metrics;
+    this.notifier = deps.notifier;
+    this.log = deps.log;
+    this.now = deps.now ?? Date.now;
+    this.semaphore = new Semaphore(deps.config.max_concurrent_actions);
+    this.selfIds = deps.selfContainerIds ?? [];
+    this.metrics.paused.set(this.paused ? 1 : 0);
+  }
+
+  // --- switches --------------------------------------------------------------
+
+  get paused(): boolean {
+    return this.journal.getState('paused') === 'true';
+  }
+
+  setPaused(paused: boolean, by: string): void {
+    this.journal.setState('paused', paused ? 'true' : undefined);
+    this.journal.entry({ at: this.now(), incidentId: null, service: null, kind: 'decision', what: paused ? 'pause' : 'resume', result: 'ok', detail: by });
+    this.metrics.paused.set(paused ? 1 : 0);
+    this.log.warn({ by }, paused ? 'remediation paused' : 'remediation resumed');
+  }
+
+  /** Maintenance silences: service -> until (ms since the epoch). */
+  silences(): Record<string, number> {
+    const all = JSON.parse(this.journal.getState('silences') ?? '{}') as Record<string, number>;
+    const now = this.now();
+    return Object.fromEntries(Object.entries(all).filter(([, until]) => until > now));
+  }
+
+  silence(service: string, untilMs: number, by: string): void {
+    const all = { ...this.silences(), [service]: untilMs };
+    this.journal.setState('silences', JSON.stringify(all));
+    this.journal.entry({ at: this.now(), incidentId: null, service, kind: 'decision', what: 'silence', result: 'ok', detail: `until ${new Date(untilMs).toISOString()} by ${by}` });
+  }
+
+  // --- receiving -------------------------------------------------------------
+
+  /** Records and dispatches a webhook's alerts; returns at once. */
+  receive(payload: WebhookPayload): ReceiveResult {
+    let accepted = 0;
+    let duplicates = 0;
+    for (const alert of payload.alerts) {
+      const key = alertKey(alert.fingerprint, alert.startsAt);
+      const fresh = this.journal.recordAlert(key, alert.status, alert.fingerprint, alert.startsAt, alert.labels, this.now());
+      if (fresh) accepted += 1;
+      else duplicates += 1;
+      if (alert.status === 'resolved') this.onResolved(key, alert);
+      else this.onFiring(key, alert, fresh);
+    }
+    return { accepted, duplicates };
+  }
+
+  private suppress(reason: Suppression, service: string | null, detail: string, incidentId: number | null = null): void {
+    this.metrics.suppressions.inc({ reason });
+    this.journal.entry({ at: this.now(), incidentId, service, kind: 'decision', what: 'suppressed', result: reason, detail });
+    this.log.info({ service, reason }, `not acting: ${detail}`);
+  }
+
+  private onResolved(key: string, alert: WebhookAlert): void {
+    const incident = this.journal.latestForKey(key);
+    this.journal.entry({
+      at: this.now(),
+      incidentId: incident?.id ?? null,
+      service: incident?.service ?? alert.labels.service ?? null,
+      kind: 'alert',
+      what: alert.labels.alertname ?? 'alert',
+      result: 'resolved',
+      detail: key,
+    });
+  }
+
+  private onFiring(key: string, alert: WebhookAlert, fresh: boolean): void {
+    const name = alert.labels.alertname ?? 'alert';
+    const match = matchPolicy(alert.labels, this.config.policies);
+    if (fresh) {
+      this.journal.entry({ at: this.now(), incidentId: null, service: match?.service ?? null, kind: 'alert', what: name, result: 'firing', detail: key });
+    }
+    if (!match) return this.suppress('no_policy', null, `no policy matches ${name} ${JSON.stringify(alert.labels)}`);
+    if (!match.service) return this.suppress('no_service', null, `policy ${match.index} names no service and the alert has no "service" label`);
+    const cooldown = match.policy.cooldown ?? this.config.cooldown;
+    const previous = this.journal.latestForKey(key);
+    if (previous && (previous.state === 'acting' || (previous.endedAt !== null && this.now() - previous.endedAt < cooldown))) {
+      return this.suppress('duplicate', match.service, `already handled as incident ${previous.id} (${previous.state})`, previous.id);
+    }
+    const startsAt = Date.parse(alert.startsAt);
+    this.decide(match.service, match.policy.ladder, { key, name, startsAt: Number.isNaN(startsAt) ? this.now() : startsAt, cooldown, policy: match.policy });
+  }
+
+  /**
+   * The synchronous guards, then the incident is opened and the action runs in the
+   * background. Returns the incident, or undefined when suppressed without one.
+   */
+  decide(
+    serviceName: string,
+    ladder: readonly StepConfig[],
+    origin: { key: string; name: string; startsAt: number; cooldown: number; policy?: PolicyConfig; dryRun?: boolean },
+  ): Incident | undefined {
+    const refuse = (reason: Suppression, detail: string): Incident => {
+      const incident = this.journal.openIncident(serviceName, origin.key, origin.name, origin.startsAt, this.now(), 'refused', reason);
+      this.suppress(reason, serviceName, detail, incident.id);
+      this.metrics.incidents.inc({ outcome: 'refused' });
+      return incident;
+    };
+    try {
+      if (this.paused) return refuse('paused', 'remediation is paused');
+      const until = this.silences()[serviceName];
+      if (until !== undefined) return refuse('maintenance', `${serviceName} is in maintenance until ${new Date(until).toISOString()}`);
+      if (this.locks.has(serviceName)) {
+        this.suppress('in_progress', serviceName, `an action on ${serviceName} is already running`);
+        return undefined;
+      }
+      const last = this.journal.latestForService(serviceName);
+      if (last?.endedAt !== null && last !== undefined && this.now() - last.endedAt < origin.cooldown) {
+        this.suppress('cooldown', serviceName, `${serviceName} was handled ${Math.round((this.now() - last.endedAt) / 1000)} s ago (incident ${last.id})`);
+        return undefined;
+      }
+      const { max_actions, window } = this.config.rate_limit;
+      const recent = this.journal.actionsSince(serviceName, this.now() - window);
+      if (recent >= max_actions) {
+        const incident = refuse('rate_limited', `${recent} actions on ${serviceName} in the last ${Math.round(window / 1000)} s (cap ${max_actions})`);
+        this.escalate(serviceName, 'rate_limited', incident.id, `${serviceName} keeps failing: ${recent} actions in ${Math.round(window / 60000)} min; stopped acting, needs a human`);
+        return incident;
+      }
+    } catch (err) {
+      // Fail closed: a guard that cannot be evaluated refuses.
+      return refuse('guard_error', `a guard could not be evaluated: ${(err as Error).message}`);
+    }
+    const incident = this.journal.openIncident(serviceName, origin.key, origin.name, origin.startsAt, this.now());
+    this.locks.add(serviceName);
+    this.metrics.inProgress.inc();
+    const job = this.act(incident, ladder, origin.dryRun ?? this.config.dry_run)
+      .catch((err: Error) => {
+        this.log.error({ service: serviceName, incident: incident.id, err: err.message }, 'remediation crashed');
+        this.finish(incident, 'failed', `error: ${err.message}`);
+      })
+      .finally(() => {
+        this.locks.delete(serviceName);
+        this.metrics.inProgress.dec();
+        this.work.delete(job);
+      });
+    this.work.add(job);
+    return incident;
+  }
+
+  /** Resolves once no action is running (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.work.size > 0) await Promise.allSettled([...this.work]);
+  }
+
+  // --- acting ----------------------------------------------------------------
+
+  private serviceConfig(name: string): ServiceConfig {
+    return (
+      this.config.services.find((s) => s.name === name) ?? {
+        // Not listed: the container of that name, if it opted in by label.
+        name,
+        container: name,
+        recovery_deadline: 60_000,
+        stop_timeout: 10_000,
+      }
+    );
+  }
+
+  private record(incident: Incident, kind: 'decision' | 'action' | 'check' | 'outcome', what: string, result: string, detail: string | null = null): void {
+    this.journal.entry({ at: this.now(), incidentId: incident.id, service: incident.service, kind, what, result, detail });
+  }
+
+  private finish(incident: Incident, state: 'recovered' | 'failed' | 'refused', reason: string, recoverySeconds: number | null = null): void {
+    this.journal.closeIncident(incident.id, state, reason, this.now(), recoverySeconds);
+    this.record(incident, 'outcome', state, reason);
+    this.metrics.incidents.inc({ outcome: state });
+  }
+
+  private escalate(service: string, reason: string, incidentId: number, message: string): void {
+    this.metrics.escalations.inc({ service, reason });
+    void this.notifier.notify({ kind: 'needs_human', service, incidentId, message });
+  }
+
+  /** Guards that need the engine, then the ladder. */
+  private async act(incident: Incident, ladder: readonly StepConfig[], dryRun: boolean): Promise<void> {
+    const release = await this.semaphore.acquire();
+    const service = this.serviceConfig(incident.service);
+    try {
+      await tracer.startActiveSpan(`remediate ${service.name}`, { attributes: { 'homestation.service': service.name, 'homestation.incident': incident.id } }, async (span) => {
+        try {
+          await this.actInSpan(incident, service, ladder, dryRun, span);
+        } finally {
+          const final = this.journal.incident(incident.id);
+          span.setAttribute('homestation.outcome', final?.state ?? 'unknown');
+          if (final?.state === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: final.reason ?? '' });
+          span.end();
+        }
+      });
+    } finally {
+      release();
+    }
+  }
+
+  private refuseInFlight(incident: Incident, reason: Suppression, detail: string): void {
+    this.metrics.suppressions.inc({ reason });
+    this.record(incident, 'decision', 'refused', reason);
+    this.finish(incident, 'refused', reason);
+    this.log.warn({ service: incident.service, incident: incident.id, reason }, `refused: ${detail}`);
+    void this.notifier.notify({ kind: 'refused', service: incident.service, incidentId: incident.id, message: detail });
+  }
+
+  private async actInSpan(incident: Incident, service: ServiceConfig, ladder: readonly StepConfig[], dryRun: boolean, span: Span): Promise<void> {
+    const container = await this.driver.find(service);
+    if (!container) return this.refuseInFlight(incident, 'not_found', `no container for service ${service.name}`);
+    const listed = this.config.services.some((s) => s.name === service.name);
+    if (!listed && container.labels[OPT_IN_LABEL] !== 'true') {
+      return this.refuseInFlight(incident, 'not_opted_in', `container ${container.name} has no label ${OPT_IN_LABEL}=true and is not listed under remediator.services`);
+    }
+    if (this.selfIds.some((id) => container.id.startsWith(id) || id.startsWith(container.id)) || container.labels['homestation.role'] === 'remediator') {
+      return this.refuseInFlight(incident, 'self', `container ${container.name} is the remediator itself`);
+    }
+    this.record(incident, 'decision', 'target', 'ok', `${container.name} (${container.id.slice(0, 12)}), ${container.state}`);
+
+    // Dependencies first: a service is not restarted while what it needs is down.
+    for (const depName of service.depends_on ?? []) {
+      const dep = this.serviceConfig(depName);
+      const depContainer = await this.driver.find(dep);
+      const depCheck = depContainer ? await checkOnce(this.driver, dep, depContainer.id) : { ok: false, detail: 'no container' };
+      if (depCheck.ok) continue;
+      this.record(incident, 'check', `dependency ${depName}`, 'down', depCheck.detail);
+      const depIncident = this.decide(depName, [{ action: 'restart', attempts: 1 }], {
+        key: `dependency:${incident.id}:${depName}`,
+        name: `dependency of ${service.name}`,
+        startsAt: this.now(),
+        cooldown: 0,
+        dryRun,
+      });
+      await this.idleFor(depIncident);
+      const after = depIncident ? this.journal.incident(depIncident.id) : undefined;
+      if (after?.state !== 'recovered') {
+        return this.refuseInFlight(incident, 'dependency_down', `dependency ${depName} of ${service.name} is down and did not recover`);
+      }
+    }
+
+    const before = await checkOnce(this.driver, service, container.id);
+    this.record(incident, 'check', 'before', before.ok ? 'ok' : 'failed', before.detail);
+    if (before.ok && service.probe) {
+      return this.refuseInFlight(incident, 'already_healthy', `${service.name} passes its probe already (${before.detail})`);
+    }
+
+    let target: ContainerInfo = container;
+    for (const step of ladder) {
+      for (let attempt = 1; attempt <= step.attempts; attempt++) {
+        const outcome = await this.step(incident, service, target, step.action, attempt, dryRun, span);
+        if (outcome === 'dry_run') {
+          this.finish(incident, 'refused', 'dry_run');
+          return;
+        }
+        if (outcome.check.ok) {
+          const seconds = (this.now() - incident.alertStartsAt) / 1000;
+          this.metrics.recovery.observe({ service: service.name }, seconds);
+          this.finish(incident, 'recovered', `${step.action} (attempt ${attempt})${outcome.rolledBack ? ', previous container put back' : ''}`, seconds);
+          void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back after ${step.action}, ${seconds.toFixed(1)} s after the alert began` });
+          return;
+        }
+        target = (await this.driver.find(service)) ?? target;
+      }
+    }
+    this.finish(incident, 'failed', 'ladder_exhausted');
+    this.escalate(service.name, 'ladder_exhausted', incident.id, `${service.name} did not recover after ${ladder.map((s) => `${s.action} x${s.attempts}`).join(', ')}; needs a human`);
+  }
+
+  private async idleFor(incident: Incident | undefined): Promise<void> {
+    if (!incident) return;
+    while (this.journal.incident(incident.id)?.state === 'acting') await new Promise((r) => setTimeout(r, 100));
+  }
+
+  private async step(
+    incident: Incident,
+    service: ServiceConfig,
+    container: ContainerInfo,
+    action: ActionName,
+    attempt: number,
+    dryRun: boolean,
+    parent: Span,
+  ): Promise<'dry_run' | { check: CheckResult; rolledBack: boolean }> {
+    if (dryRun) {
+      this.record(incident, 'action', action, 'dry_run', `would ${action} ${container.name}`);
+      this.metrics.actions.inc({ action, result: 'dry_run', service: service.name });
+      return 'dry_run';
+    }
+    return tracer.startActiveSpan(`${action} ${service.name}`, { attributes: { 'homestation.action': action, 'homestation.attempt': attempt } }, async (span) => {
+      void parent;
+      this.record(incident, 'action', action, 'started', `attempt ${attempt} on ${container.name}`);
+      this.log.warn({ service: service.name, incident: incident.id, action, attempt }, `${action} ${container.name}`);
+      let rolledBack = false;
+      let check: CheckResult;
+      try {
+        if (action === 'restart') {
+          await this.driver.restart(container.id, service.stop_timeout);
+          check = await waitForRecovery(this.driver, service, container.id, service.recovery_deadline);
+        } else {
+          let verdict: CheckResult = { ok: false, detail: 'not checked' };
+          const res = await this.driver.redeploy(container.id, service.stop_timeout, async (newId) => {
+            verdict = await waitForRecovery(this.driver, service, newId, service.recovery_deadline);
+            this.record(incident, 'check', 'new container', verdict.ok ? 'ok' : 'failed', verdict.detail);
+            return verdict.ok;
+          });
+          if (res.result === 'rolled_back') {
+            rolledBack = true;
+            this.record(incident, 'action', 'rollback', 'ok', `previous container ${container.id.slice(0, 12)} put back`);
+            check = await waitForRecovery(this.driver, service, container.id, service.recovery_deadline);
+            // The service is up again, but on the old container: the step itself failed.
+            this.metrics.actions.inc({ action, result: 'rolled_back', service: service.name });
+            this.record(incident, 'check', 'after rollback', check.ok ? 'ok' : 'failed', check.detail);
+            span.end();
+            return { check, rolledBack };
+          }
+          check = verdict;
+        }
+      } catch (err) {
+        check = { ok: false, detail: `${action} failed: ${(err as Error).message}` };
+      }
+      this.metrics.actions.inc({ action, result: check.ok ? 'ok' : 'failed', service: service.name });
+      this.record(incident, 'check', 'after', check.ok ? 'ok' : 'failed', check.detail);
+      if (!check.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: check.detail });
+      span.end();
+      return { check, rolledBack };
+    });
+  }
+
+  // --- after a crash ---------------------------------------------------------
+
+  /**
+   * Incidents a previous process left 'acting' (killed mid-action): re-check the
+   * service and record the outcome, so no incident stays open for ever.
+   */
+  async recoverUnfinished(): Promise<Incident[]> {
+    const found = this.journal.unfinished();
+    for (const incident of found) {
+      const service = this.serviceConfig(incident.service);
+      this.record(incident, 'decision', 'resume', 'ok', 'found unfinished at start-up: the remediator stopped mid-action');
+      const container = await this.driver.find(service).catch(() => undefined);
+      const check = container
+        ? await waitForRecovery(this.driver, service, container.id, service.recovery_deadline)
+        : { ok: false, detail: 'container not found' };
+      this.record(incident, 'check', 'after restart of the remediator', check.ok ? 'ok' : 'failed', check.detail);
+      if (check.ok) {
+        const seconds = (this.now() - incident.alertStartsAt) / 1000;
+        this.metrics.recovery.observe({ service: service.name }, seconds);
+        this.finish(incident, 'recovered', 'found recovered after the remediator restarted', seconds);
+      } else {
+        this.finish(incident, 'failed', 'interrupted');
+        this.escalate(service.name, 'interrupted', incident.id, `an action on ${service.name} was interrupted and it is not healthy: ${check.detail}`);
+      }
+    }
+    return found;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Starting and stopping the remediator: the journal, the engine connection, the
+ * engine, the HTTP API. Its heavy parts (dockerode, better-sqlite3) are loaded
+ * only here, so a collector without a `remediator:` section never loads them.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { buildRemediatorApp } from './app.js';
+import { authenticator } from './auth.js';
+import { DockerDriver } from './docker/driver.js';
+import { Engine } from './engine.js';
+import { Journal } from './journal.js';
+import { RemediatorMetrics } from './metrics.js';
+import { LogNotifier, type Notifier } from './notify.js';
+import type { RemediatorConfig } from './schema.js';
+
+export interface Remediator {
+  readonly engine: Engine;
+  readonly journal: Journal;
+  readonly app: FastifyInstance;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Container IDs this process runs in, so that it never acts on itself: from its
+ * own cgroup (cgroup v1: .../docker/<id>), from what is mounted on its own
+ * /etc/hostname (cgroup v2: .../containers/<id>/hostname), and from a hostname
+ * that is a container's short ID (Docker's default). On a plain host none match.
+ */
+export function ownContainerIds(): string[] {
+  const ids = new Set<string>();
+  try {
+    for (const m of readFileSync('/proc/self/cgroup', 'utf8').matchAll(/([0-9a-f]{64})/g)) ids.add(m[1] as string);
+  } catch {
+    // Not Linux, or no cgroup file.
+  }
+  try {
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const fields = line.split(' ');
+      if (fields[4] !== '/etc/hostname') continue;
+      const m = /containers\/([0-9a-f]{64})/.exec(fields[3] ?? '');
+      if (m) ids.add(m[1] as string);
+    }
+  } catch {
+    // Same.
+  }
+  const host = hostname();
+  if (/^[0-9a-f]{12}$/.test(host)) ids.add(host);
+  return [...ids];
+}
+
+export async function startRemediator(
+  config: RemediatorConfig,
+  deps: { log: Logger; registry: Registry; notifier?: Notifier },
+): Promise<Remediator> {
+  const log = deps.log.child({ component: 'remediator' });
+  const authenticate = authenticator(config);
+  const journal = await Journal.open(config.journal);
+  const driver = await DockerDriver.connect(config.docker);
+  const metrics = new RemediatorMetrics(deps.registry);
+  const engine = new Engine({
+    config,
+    journal,
+    driver,
+    metrics,
+    notifier: deps.notifier ?? new LogNotifier(log),
+    log,
+    selfContainerIds: ownContainerIds(),
+  });
+  const app = buildRemediatorApp({ engine, journal, authenticate, registry: deps.registry, log });
+  await app.listen({ host: config.host, port: config.port });
+  const addr = app.server.address();
+  const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
+  log.info({ url, dryRun: config.dry_run, engine: driver.isPodman ? 'podman' : 'docker' }, `remediator listening on ${url} (POST /webhook/alertmanager)`);
+  // Finish what a killed predecessor left open, in the background.
+  void engine.recoverUnfinished().then((found) => {
+    if (found.length) log.warn({ incidents: found.map((i) => i.id) }, 'checked incidents left unfinished by a previous run');
+  });
+  return {
+    engine,
+    journal,
+    app,
+    url,
+    async stop() {
+      await app.close();
+      // An action still running is not awaited past a few seconds: the journal has it
+      // as 'acting', and the next start re-checks the service and records the outcome.
+      await Promise.race([engine.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      journal.close();
+    },
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * The durable journal (SQLite, WAL): every alert received, every decision (with
+ * refusals and suppressions and their reason), every action, check and outcome.
+ * Written before acting, so a remediator killed mid-action finds the unfinished
+ * incident when it starts again.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+
+export type IncidentState = 'acting' | 'recovered' | 'failed' | 'refused' | 'resolved';
+
+export interface Incident {
+  readonly id: number;
+  readonly service: string;
+  readonly alertKey: string;
+  readonly alertname: string;
+  readonly state: IncidentState;
+  readonly reason: string | null;
+  readonly startedAt: number;
+  readonly alertStartsAt: number;
+  readonly endedAt: number | null;
+  readonly recoverySeconds: number | null;
+}
+
+export interface JournalEntry {
+  readonly id: number;
+  readonly at: number;
+  readonly incidentId: number | null;
+  readonly service: string | null;
+  readonly kind: 'alert' | 'decision' | 'action' | 'check' | 'outcome';
+  readonly what: string;
+  readonly result: string;
+  readonly detail: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS alerts (
+  key TEXT NOT NULL, status TEXT NOT NULL, received_at INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL, starts_at TEXT NOT NULL, labels TEXT NOT NULL,
+  PRIMARY KEY (key, status)
+);
+CREATE TABLE IF NOT EXISTS incidents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  service TEXT NOT NULL, alert_key TEXT NOT NULL, alertname TEXT NOT NULL,
+  state TEXT NOT NULL, reason TEXT,
+  started_at INTEGER NOT NULL, alert_starts_at INTEGER NOT NULL,
+  ended_at INTEGER, recovery_seconds REAL
+);
+CREATE INDEX IF NOT EXISTS incidents_service ON incidents (service, started_at);
+CREATE INDEX IF NOT EXISTS incidents_key ON incidents (alert_key);
+CREATE TABLE IF NOT EXISTS entries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+  incident_id INTEGER, service TEXT, kind TEXT NOT NULL,
+  what TEXT NOT NULL, result TEXT NOT NULL, detail TEXT
+);
+CREATE INDEX IF NOT EXISTS entries_incident ON entries (incident_id);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+interface IncidentRow {
+  id: number;
+  service: string;
+  alert_key: string;
+  alertname: string;
+  state: IncidentState;
+  reason: string | null;
+  started_at: number;
+  alert_starts_at: number;
+  ended_at: number | null;
+  recovery_seconds: number | null;
+}
+
+const toIncident = (r: IncidentRow): Incident => ({
+  id: r.id,
+  service: r.service,
+  alertKey: r.alert_key,
+  alertname: r.alertname,
+  state: r.state,
+  reason: r.reason,
+  startedAt: r.started_at,
+  alertStartsAt: r.alert_starts_at,
+  endedAt: r.ended_at,
+  recoverySeconds: r.recovery_seconds,
+});
+
+export class Journal {
+  private constructor(private readonly db: BetterSqlite3.Database) {}
+
+  /** Opens (and creates) the journal; better-sqlite3 is loaded only here. */
+  static async open(path: string): Promise<Journal> {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    // Every write reaches the disk before the action it records is taken.
+    db.pragma('synchronous = FULL');
+    db.exec(SCHEMA);
+    return new Journal(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Records a received alert; false when this (key, status) was seen before. */
+  recordAlert(key: string, status: string, fingerprint: string, startsAt: string, labels: Record<string, string>, at: number): boolean {
+    const res = this.db
+      .prepare('INSERT OR IGNORE INTO alerts (key, status, received_at, fingerprint, starts_at, labels) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(key, status, at, fingerprint, startsAt, JSON.stringify(labels));
+    return res.changes === 1;
+  }
+
+  openIncident(service: string, alertKey: string, alertname: string, alertStartsAt: number, at: number, state: IncidentState = 'acting', reason: string | null = null): Incident {
+    const res = this.db
+      .prepare(
+        'INSERT INTO incidents (service, alert_key, alertname, state, reason, started_at, alert_starts_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(service, alertKey, alertname, state, reason, at, alertStartsAt, state === 'acting' ? null : at);
+    return this.incident(Number(res.lastInsertRowid)) as Incident;
+  }
+
+  closeIncident(id: number, state: IncidentState, reason: string | null, at: number, recoverySeconds: number | null = null): void {
+    this.db
+      .prepare('UPDATE incidents SET state = ?, reason = ?, ended_at = ?, recovery_seconds = ? WHERE id = ?')
+      .run(state, reason, at, recoverySeconds, id);
+  }
+
+  incident(id: number): Incident | undefined {
+    const row = this.db.prepare('SELECT * FROM incidents WHERE id = ?').get(id) as IncidentRow | undefined;
+    return row ? toIncident(row) : undefined;
+  }
+
+  /** Newest first. */
+  incidents(limit = 100): Incident[] {
+    return (this.db.prepare('SELECT * FROM incidents ORDER BY id DESC LIMIT ?').all(limit) as IncidentRow[]).map(toIncident);
+  }
+
+  /** Incidents left 'acting' by a remediator that stopped mid-action. */
+  unfinished(): Incident[] {
+    return (this.db.prepare("SELECT * FROM incidents WHERE state = 'acting' ORDER BY id").all() as IncidentRow[]).map(toIncident);
+  }
+
+  /** The newest acted-on incident of an alert key. */
+  latestForKey(alertKey: string): Incident | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM incidents WHERE alert_key = ? AND state != 'refused' ORDER BY id DESC LIMIT 1")
+      .get(alertKey) as IncidentRow | undefined;
+    return row ? toIncident(row) : undefined;
+  }
+
+  /** The newest acted-on incident of a service. */
+  latestForService(service: string): Incident | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM incidents WHERE service = ? AND state IN ('acting', 'recovered', 'failed') ORDER BY id DESC LIMIT 1")
+      .get(service) as IncidentRow | undefined;
+    return row ? toIncident(row) : undefined;
+  }
+
+  /** Actions taken on a service since `since` (for the rate limit). */
+  actionsSince(service: string, since: number): number {
+    const row = this.db
+      .prepare("SELECT COUNT(*) AS n FROM entries WHERE service = ? AND kind = 'action' AND result = 'started' AND at >= ?")
+      .get(service, since) as { n: number };
+    return row.n;
+  }
+
+  entry(e: Omit<JournalEntry, 'id'>): void {
+    this.db
+      .prepare('INSERT INTO entries (at, incident_id, service, kind, what, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(e.at, e.incidentId, e.service, e.kind, e.what, e.result, e.detail);
+  }
+
+  entries(incidentId: number): JournalEntry[] {
+    interface Row { id: number; at: number; incident_id: number | null; service: string | null; kind: JournalEntry['kind']; what: string; result: string; detail: string | null }
+    return (this.db.prepare('SELECT * FROM entries WHERE incident_id = ? ORDER BY id').all(incidentId) as Row[]).map((r) => ({
+      id: r.id,
+      at: r.at,
+      incidentId: r.incident_id,
+      service: r.service,
+      kind: r.kind,
+      what: r.what,
+      result: r.result,
+      detail: r.detail,
+    }));
+  }
+
+  /** Entries not tied to an incident (suppressed alerts), newest first. */
+  recentEntries(limit = 100): JournalEntry[] {
+    return (this.db.prepare('SELECT * FROM entries ORDER BY id DESC LIMIT ?').all(limit) as { id: number; at: number; incident_id: number | null; service: string | null; kind: JournalEntry['kind']; what: string; result: string; detail: string | null }[]).map((r) => ({
+      id: r.id,
+      at: r.at,
+      incidentId: r.incident_id,
+      service: r.service,
+      kind: r.kind,
+      what: r.what,
+      result: r.result,
+      detail: r.detail,
+    }));
+  }
+
+  getState(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM state WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setState(key: string, value: string | undefined): void {
+    if (value === undefined) this.db.prepare('DELETE FROM state WHERE key = ?').run(key);
+    else this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+}

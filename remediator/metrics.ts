@@ -1,0 +1,89 @@
+/** The remediator's metrics: what it did, what it refused, and how fast services came back. */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { MetricSpec } from '../collector/contract.js';
+
+/** Buckets that resolve 5 s to 300 s around the two-minute target. */
+export const RECOVERY_BUCKETS = [5, 10, 15, 20, 30, 45, 60, 90, 120, 150, 180, 240, 300];
+
+export const remediatorMetricSpecs: readonly MetricSpec[] = [
+  {
+    name: 'homestation_remediator_actions_total',
+    type: 'counter',
+    labels: ['action', 'result', 'service'],
+    help: 'Actions taken on services (restart, redeploy) by result: ok, failed, rolled_back, dry_run.',
+  },
+  {
+    name: 'homestation_remediator_suppressions_total',
+    type: 'counter',
+    labels: ['reason'],
+    help: 'Alerts the remediator did not act on, by reason (duplicate, cooldown, rate_limited, paused, not_opted_in, ...).',
+  },
+  {
+    name: 'homestation_remediator_actions_in_progress',
+    type: 'gauge',
+    labels: [],
+    help: 'Incidents being acted on right now.',
+  },
+  {
+    name: 'homestation_remediator_incidents_total',
+    type: 'counter',
+    labels: ['outcome'],
+    help: 'Incidents by outcome: recovered, failed (a human was told), refused.',
+  },
+  {
+    name: 'homestation_remediator_escalations_total',
+    type: 'counter',
+    labels: ['service', 'reason'],
+    help: 'Times a human was asked to step in, by service and reason (ladder_exhausted, rate_limited, ...).',
+  },
+  {
+    name: 'homestation_remediator_paused',
+    type: 'gauge',
+    labels: [],
+    help: '1 while remediation is paused by the API or CLI, else 0.',
+  },
+];
+
+/** The recovery histogram (series _bucket, _sum, _count). */
+export const RECOVERY_METRIC = 'homestation_recovery_seconds';
+const RECOVERY_HELP = 'Time from the alert start (or the fault event) to the verified recovery of a service, by the remediator.';
+
+/** Every metric of the remediator, for the catalogue. */
+export const remediatorCatalogue: readonly MetricSpec[] = [
+  ...remediatorMetricSpecs,
+  { name: RECOVERY_METRIC, type: 'histogram', unit: 'seconds', labels: ['service'], help: RECOVERY_HELP },
+];
+
+export class RemediatorMetrics {
+  readonly actions: Counter<'action' | 'result' | 'service'>;
+  readonly suppressions: Counter<'reason'>;
+  readonly inProgress: Gauge;
+  readonly incidents: Counter<'outcome'>;
+  readonly escalations: Counter<'service' | 'reason'>;
+  readonly paused: Gauge;
+  readonly recovery: Histogram<'service'>;
+
+  constructor(registry: Registry) {
+    const spec = (name: string) => remediatorMetricSpecs.find((m) => m.name === name) as MetricSpec;
+    const opts = <L extends string>(name: string) => ({
+      name,
+      help: spec(name).help,
+      labelNames: spec(name).labels as L[],
+      registers: [registry],
+    });
+    this.actions = new Counter(opts<'action' | 'result' | 'service'>('homestation_remediator_actions_total'));
+    this.suppressions = new Counter(opts<'reason'>('homestation_remediator_suppressions_total'));
+    this.inProgress = new Gauge(opts('homestation_remediator_actions_in_progress'));
+    this.incidents = new Counter(opts<'outcome'>('homestation_remediator_incidents_total'));
+    this.escalations = new Counter(opts<'service' | 'reason'>('homestation_remediator_escalations_total'));
+    this.paused = new Gauge(opts('homestation_remediator_paused'));
+    this.recovery = new Histogram({
+      name: RECOVERY_METRIC,
+      help: RECOVERY_HELP,
+      labelNames: ['service'],
+      buckets: RECOVERY_BUCKETS,
+      registers: [registry],
+    });
+    for (const outcome of ['recovered', 'failed', 'refused']) this.incidents.inc({ outcome }, 0);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * A remediator killed with SIGKILL in the middle of an action, then started again
+ * on the same journal: it finds the unfinished incident, re-checks the service and
+ * records the outcome, and no entry written before the kill is lost.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon } from '../helpers/cli.js';
+import { containerState, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../helpers/podman.js';
+import { alertPayload, TOKEN } from '../helpers/remediator.js';
+import { missingToolsMessage } from '../helpers/tools.js';
+
+const missing = missingToolsMessage(['podman', 'runc', 'busybox']);
+let engine: PodmanService;
+let dir: string;
+const name = `hs-t-crash-${process.pid}`;
+
+interface Step { kind: string; what: string; result: string }
+interface ApiIncident { id: number; state: string; reason: string | null; steps: Step[] }
+
+beforeAll(async () => {
+  if (missing) {
+    if (process.env.CI === 'true') throw new Error(missing);
+    return;
+  }
+  engine = await startPodmanService();
+  dir = mkdtempSync(join(tmpdir(), 'hs-crash-'));
+}, 60_000);
+
+afterAll(async () => {
+  if (missing) return;
+  removeContainers([name]);
+  await engine?.stop();
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe.runIf(!missing)('remediator killed mid-action', () => {
+  it('finds the unfinished incident after a restart, re-checks and records the outcome', async () => {
+    writeFileSync(join(dir, 'token'), TOKEN);
+    const config = join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      `remediator:
+  host: 127.0.0.1
+  port: 0
+  auth: { bearer_token_file: ${join(dir, 'token')} }
+  docker: { host: "${engine.dockerHost}" }
+  journal: ${join(dir, 'journal.db')}
+  services:
+    # A service that ignores SIGTERM: its stop takes the whole 8 s grace period.
+    - { name: slow, container: ${name}, stop_timeout: 8s, recovery_deadline: 15s }
+  policies:
+    - { match: { alertname: ServiceDown }, ladder: [{ action: restart }] }
+`,
+    );
+    const web = await runWeb(name, { ignoreTerm: true });
+    // Hung: frozen, so the alert is true; the restart's stop will wait 8 s.
+    podman(['kill', '--signal', 'STOP', web.name]);
+    const first = await startDaemon(['--config', config], {}, { command: 'remediator', ready: /^remediator listening/ });
+    const api = async (d: { url: string }) =>
+      ((await (await fetch(`${d.url}/api/v1/incidents`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { incidents: ApiIncident[] }).incidents;
+    const res = await fetch(`${first.url}/webhook/alertmanager`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(alertPayload([{ labels: { alertname: 'ServiceDown', service: 'slow' } }])),
+    });
+    expect(res.status).toBe(200);
+    await expect
+      .poll(async () => (await api(first))[0]?.steps.some((s) => s.kind === 'action' && s.result === 'started'), { timeout: 10_000 })
+      .toBe(true)
+      .catch(async (err: unknown) => {
+        throw new Error(`${(err as Error).message}\nincidents: ${JSON.stringify(await api(first))}\nlogs: ${JSON.stringify(first.logs)}`);
+      });
+    const beforeKill = (await api(first))[0]!;
+    expect(beforeKill.state).toBe('acting');
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+
+    const second = await startDaemon(['--config', config], {}, { command: 'remediator', ready: /^remediator listening/ });
+    try {
+      await expect.poll(async () => (await api(second))[0]?.state, { timeout: 30_000, interval: 250 }).not.toBe('acting');
+      const after = (await api(second))[0]!;
+      expect(after.id).toBe(beforeKill.id);
+      // Every entry written before the kill is still there, in order, then the new ones.
+      expect(after.steps.slice(0, beforeKill.steps.length)).toEqual(beforeKill.steps);
+      const tail = after.steps.slice(beforeKill.steps.length).map((s) => `${s.kind}:${s.what}:${s.result}`);
+      expect(tail[0]).toBe('decision:resume:ok');
+      expect(tail[1]).toMatch(/^check:after restart of the remediator:(ok|failed)$/);
+      expect(tail[2]).toMatch(/^outcome:(recovered|failed):/);
+      // podman finished the stop the killed remediator asked for; nobody started it again.
+      const running = containerState(name).running;
+      expect(after.state).toBe(running ? 'recovered' : 'failed');
+      if (!running) expect(after.reason).toBe('interrupted');
+      expect(second.logs.some((l) => l.notify === 'needs_human' || after.state === 'recovered')).toBe(true);
+    } finally {
+      await second.stop();
+    }
+  }, 90_000);
+});

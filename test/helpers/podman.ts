@@ -1,0 +1,136 @@
+/**
+ * A real container engine for the remediator's tests: podman serving the Docker
+ * API on a private socket (dockerode talks to it like to Docker), with the
+ * project's containers.conf, and a busybox image imported from busybox-static
+ * (no registry is reachable). Containers are made with the podman CLI, as a user
+ * would have made them with docker run.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const IMAGE = 'localhost/hs-busybox:test';
+export const CONTAINERS_CONF = fileURLToPath(new URL('../podman/containers.conf', import.meta.url));
+const env = () => ({ ...process.env, CONTAINERS_CONF });
+
+export function podman(args: string[], input?: string): string {
+  return execFileSync('podman', args, { env: env(), encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] }).trim();
+}
+
+/** Imports the busybox image once per machine. */
+export function ensureImage(): void {
+  try {
+    podman(['image', 'exists', IMAGE]);
+    return;
+  } catch {
+    // Not there yet.
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hs-rootfs-'));
+  const bin = join(dir, 'rootfs', 'bin');
+  mkdirSync(bin, { recursive: true });
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+  if (!busybox) throw new Error('busybox is missing: apt-get install busybox-static');
+  copyFileSync(busybox, join(bin, 'busybox'));
+  for (const c of ['sh', 'sleep', 'echo', 'httpd', 'nc', 'wget', 'cat', 'kill', 'ls', 'mkdir', 'test', 'touch', 'rm']) {
+    symlinkSync('busybox', join(bin, c));
+  }
+  execFileSync('tar', ['-C', join(dir, 'rootfs'), '-cf', join(dir, 'rootfs.tar'), '.']);
+  podman(['import', '-q', join(dir, 'rootfs.tar'), IMAGE]);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface PodmanService {
+  readonly socket: string;
+  readonly dockerHost: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `podman system service` on a private socket. */
+export async function startPodmanService(): Promise<PodmanService> {
+  ensureImage();
+  const dir = mkdtempSync(join(tmpdir(), 'hs-podman-'));
+  const socket = join(dir, 'podman.sock');
+  const child: ChildProcess = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env: env(), stdio: 'ignore' });
+  const t0 = Date.now();
+  while (!existsSync(socket)) {
+    if (Date.now() - t0 > 20_000) throw new Error('podman system service did not create its socket in 20 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    socket,
+    dockerHost: `unix://${socket}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WebContainer {
+  readonly name: string;
+  readonly port: number;
+  readonly url: string;
+  id(): string;
+}
+
+/**
+ * A busybox httpd serving /www (index.html = "ok") on 127.0.0.1:PORT, optionally
+ * with the opt-in label and a named volume on /data.
+ */
+export async function runWeb(
+  name: string,
+  options: { optIn?: boolean; volume?: string; labels?: Record<string, string>; port?: number; ignoreTerm?: boolean } = {},
+): Promise<WebContainer> {
+  const port = options.port ?? (await freePort());
+  const args = ['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:80`];
+  if (options.optIn ?? true) args.push('--label', 'homestation.remediate=true');
+  for (const [k, v] of Object.entries(options.labels ?? {})) args.push('--label', `${k}=${v}`);
+  if (options.volume) args.push('-v', `${options.volume}:/data`);
+  // ignoreTerm: a service that only dies by SIGKILL, so that a stop takes its whole grace period.
+  const start = options.ignoreTerm
+    ? 'mkdir -p /www && echo ok > /www/index.html && trap "" TERM && httpd -f -p 80 -h /www & trap "" TERM; while true; do sleep 1; done'
+    : 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 80 -h /www';
+  args.push(IMAGE, 'sh', '-c', start);
+  podman(args);
+  const url = `http://127.0.0.1:${port}/`;
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) break;
+    } catch {
+      // Not up yet.
+    }
+    if (Date.now() - t0 > 15_000) throw new Error(`${name} did not serve ${url} in 15 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { name, port, url, id: () => podman(['inspect', '--format', '{{.Id}}', name]) };
+}
+
+export function removeContainers(names: readonly string[]): void {
+  for (const n of names) {
+    try {
+      podman(['rm', '-f', '-t', '0', n]);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+export function containerState(name: string): { running: boolean; startedAt: string; id: string } {
+  const [running, startedAt, id] = podman(['inspect', '--format', '{{.State.Running}}|{{.State.StartedAt}}|{{.Id}}', name]).split('|') as [string, string, string];
+  return { running: running === 'true', startedAt, id };
+}
