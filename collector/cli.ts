@@ -150,7 +150,7 @@ async function remediatorApi(configFile: string | undefined, method: 'GET' | 'PO
     process.stderr.write(`homestation: ${config.source} has no remediator section\n`);
     return 2;
   }
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
   if (r.auth?.bearer_token_file) headers.authorization = `Bearer ${readFileSync(r.auth.bearer_token_file, 'utf8').trim()}`;
   else if (r.auth?.basic) {
     const pw = readFileSync(r.auth.basic.password_file, 'utf8').replace(/\r?\n$/, '');

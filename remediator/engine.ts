@@ -80,6 +80,8 @@ export class Engine {
   private readonly semaphore: Semaphore;
   private readonly work = new Set<Promise<void>>();
   private readonly selfIds: readonly string[];
+  /** Incidents whose alert resolved while their ladder was running. */
+  private readonly resolvedWhileActing = new Set<number>();
 
   constructor(deps: EngineDeps) {
     this.config = deps.config;
@@ -143,6 +145,10 @@ export class Engine {
     this.log.info({ service, reason }, `not acting: ${detail}`);
   }
 
+  /**
+   * A resolved alert closes its incident: one still acting stops before its next
+   * step; one that failed (waiting for a human) is marked resolved.
+   */
   private onResolved(key: string, alert: WebhookAlert): void {
     const incident = this.journal.latestForKey(key);
     this.journal.entry({
@@ -154,6 +160,11 @@ export class Engine {
       result: 'resolved',
       detail: key,
     });
+    if (incident?.state === 'acting') this.resolvedWhileActing.add(incident.id);
+    if (incident?.state === 'failed') {
+      this.journal.closeIncident(incident.id, 'resolved', 'the alert resolved', this.now(), incident.recoverySeconds);
+      void this.notifier.notify({ kind: 'recovered', service: incident.service, incidentId: incident.id, message: `${incident.service}: the alert resolved` });
+    }
   }
 
   private onFiring(key: string, alert: WebhookAlert, fresh: boolean): void {
@@ -252,10 +263,11 @@ export class Engine {
     this.journal.entry({ at: this.now(), incidentId: incident.id, service: incident.service, kind, what, result, detail });
   }
 
-  private finish(incident: Incident, state: 'recovered' | 'failed' | 'refused', reason: string, recoverySeconds: number | null = null): void {
+  private finish(incident: Incident, state: 'recovered' | 'failed' | 'refused' | 'resolved', reason: string, recoverySeconds: number | null = null): void {
     this.journal.closeIncident(incident.id, state, reason, this.now(), recoverySeconds);
     this.record(incident, 'outcome', state, reason);
     this.metrics.incidents.inc({ outcome: state });
+    this.resolvedWhileActing.delete(incident.id);
   }
 
   private escalate(service: string, reason: string, incidentId: number, message: string): void {
@@ -333,6 +345,10 @@ export class Engine {
     let target: ContainerInfo = container;
     for (const step of ladder) {
       for (let attempt = 1; attempt <= step.attempts; attempt++) {
+        if (this.resolvedWhileActing.delete(incident.id)) {
+          this.finish(incident, 'resolved', 'the alert resolved before the next step');
+          return;
+        }
         const outcome = await this.step(incident, service, target, step.action, attempt, dryRun, span);
         if (outcome === 'dry_run') {
           this.finish(incident, 'refused', 'dry_run');

@@ -28,7 +28,7 @@ export const remediatorMetricSpecs: readonly MetricSpec[] = [
     name: 'homestation_remediator_incidents_total',
     type: 'counter',
     labels: ['outcome'],
-    help: 'Incidents by outcome: recovered, failed (a human was told), refused.',
+    help: 'Incidents by outcome: recovered, failed (a human was told), refused, resolved (the alert ended first).',
   },
   {
     name: 'homestation_remediator_escalations_total',
@@ -84,6 +84,6 @@ export class RemediatorMetrics {
       buckets: RECOVERY_BUCKETS,
       registers: [registry],
     });
-    for (const outcome of ['recovered', 'failed', 'refused']) this.incidents.inc({ outcome }, 0);
+    for (const outcome of ['recovered', 'failed', 'refused', 'resolved']) this.incidents.inc({ outcome }, 0);
   }
 }

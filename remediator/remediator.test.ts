@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertPayload, startTestRemediator, TOKEN, type TestRemediator } from '../test/helpers/remediator.js';
-import { containerState, freePort, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../test/helpers/podman.js';
+import { IMAGE, containerState, freePort, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../test/helpers/podman.js';
 import { missingToolsMessage } from '../test/helpers/tools.js';
 
 const missing = missingToolsMessage(['podman', 'runc', 'busybox']);
@@ -13,7 +13,7 @@ let engine: PodmanService;
 let rem: TestRemediator;
 const uid = `${process.pid}`;
 const N = (n: string) => `hs-t-${n}-${uid}`;
-const ALL = ['stopped', 'hung', 'redeploy', 'rollback', 'flappy', 'db', 'app', 'dup', 'unlabeled', 'untouched', 'dry', 'paused', 'self'].map(N);
+const ALL = ['stopped', 'hung', 'redeploy', 'rollback', 'flappy', 'db', 'app', 'dup', 'unlabeled', 'untouched', 'dry', 'paused', 'self', 'broken', 'compose', 'tcp', 'maint'].map(N);
 const ports: Record<string, number> = {};
 
 const steps = (incidentId: number) => rem.journal.entries(incidentId).map((e) => `${e.kind}:${e.what}:${e.result}`);
@@ -30,6 +30,7 @@ beforeAll(async () => {
   engine = await startPodmanService();
   ports.hung = await freePort();
   ports.rollback = await freePort();
+  ports.tcp = await freePort();
   rem = await startTestRemediator(
     engine.dockerHost,
     `  cooldown: 0s
@@ -41,6 +42,9 @@ beforeAll(async () => {
     - { name: flappy, container: ${N('flappy')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: db, container: ${N('db')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: app, container: ${N('app')}, depends_on: [db], recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: broken, container: ${N('broken')}, recovery_deadline: 2s, stop_timeout: 1s }
+    - { name: composed, compose: { project: hs-test, service: ${N('compose')} }, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: tcp, container: ${N('tcp')}, probe: { tcp: { host: 127.0.0.1, port: ${ports.tcp} } }, recovery_deadline: 20s, stop_timeout: 1s }
   policies:
     - { match: { alertname: ServiceDown, ladder: redeploy }, ladder: [{ action: redeploy }] }
     - { match: { alertname: ServiceDown, policy: slow }, ladder: [{ action: restart }], cooldown: 10m }
@@ -267,5 +271,54 @@ describe.runIf(!missing)('remediator on podman', () => {
     expect(containerState(web.name).running).toBe(false);
     // The server is still there.
     expect((await fetch(`${rem.url}/healthz`)).status).toBe(200);
+  });
+
+  it('asks a human when the ladder is exhausted, and a resolved alert closes that incident', async () => {
+    const name = N('broken');
+    podman(['run', '-d', '--name', name, IMAGE, 'sh', '-c', 'exit 3']);
+    const startsAt = new Date().toISOString();
+    const labels = { alertname: 'ServiceDown', service: 'broken' };
+    await rem.post(alertPayload([{ labels, startsAt, fingerprint: `broken${uid}` }]));
+    await rem.engine.idle();
+    const incident = lastIncident();
+    expect(incident).toMatchObject({ service: 'broken', state: 'failed', reason: 'ladder_exhausted' });
+    expect(rem.journal.entries(incident.id).filter((e) => e.kind === 'action' && e.result === 'started')).toHaveLength(2);
+    expect(rem.notified.find((n) => n.kind === 'needs_human' && n.service === 'broken')?.message).toMatch(/restart x2; needs a human/);
+    await rem.post(alertPayload([{ labels, startsAt, fingerprint: `broken${uid}`, status: 'resolved' }]));
+    expect(rem.journal.incident(incident.id)).toMatchObject({ state: 'resolved', reason: 'the alert resolved' });
+  });
+
+  it('finds a service by its compose project and service labels', async () => {
+    const web = await runWeb(N('compose'), { optIn: false, labels: { 'com.docker.compose.project': 'hs-test', 'com.docker.compose.service': N('compose') } });
+    podman(['stop', '-t', '0', web.name]);
+    await fire('composed');
+    await rem.engine.idle();
+    expect(lastIncident()).toMatchObject({ service: 'composed', state: 'recovered' });
+    expect(containerState(web.name).running).toBe(true);
+  });
+
+  it('checks recovery with a TCP probe', async () => {
+    const web = await runWeb(N('tcp'), { port: ports.tcp });
+    podman(['stop', '-t', '0', web.name]);
+    await fire('tcp');
+    await rem.engine.idle();
+    const incident = lastIncident();
+    expect(incident).toMatchObject({ service: 'tcp', state: 'recovered' });
+    expect(rem.journal.entries(incident.id).find((e) => e.what === 'after')?.detail).toBe(`tcp 127.0.0.1:${ports.tcp}: connected`);
+  });
+
+  it('refuses a service in a maintenance silence', async () => {
+    const web = await runWeb(N('maint'));
+    podman(['stop', '-t', '0', web.name]);
+    const res = await fetch(`${rem.url}/api/v1/silences`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ service: web.name, duration: '1h' }),
+    });
+    expect(res.status).toBe(200);
+    await fire(web.name);
+    await rem.engine.idle();
+    expect(lastIncident()).toMatchObject({ service: web.name, state: 'refused', reason: 'maintenance' });
+    expect(containerState(web.name).running).toBe(false);
   });
 });

@@ -1,0 +1,104 @@
+/**
+ * `homestation run` with a remediator section, driven by the CLI a human uses
+ * (pause, resume, incidents, remediate) and traced over OTLP/HTTP.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startDaemon } from '../helpers/cli.js';
+import { containerState, freePort, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../helpers/podman.js';
+import { TOKEN } from '../helpers/remediator.js';
+import { missingToolsMessage } from '../helpers/tools.js';
+
+const missing = missingToolsMessage(['podman', 'runc', 'busybox']);
+let engine: PodmanService;
+let dir: string;
+const name = `hs-t-cli-${process.pid}`;
+
+beforeAll(async () => {
+  if (missing) {
+    if (process.env.CI === 'true') throw new Error(missing);
+    return;
+  }
+  engine = await startPodmanService();
+  dir = mkdtempSync(join(tmpdir(), 'hs-remcli-'));
+}, 60_000);
+
+afterAll(async () => {
+  if (missing) return;
+  removeContainers([name]);
+  await engine?.stop();
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+interface Span { name: string; spanId: string; parentSpanId?: string; attributes: { key: string; value: { stringValue?: string; intValue?: string } }[] }
+
+describe.runIf(!missing)('remediator through homestation run and the CLI', () => {
+  it('pauses, resumes, lists incidents and remediates by hand, with a span per incident and step', async () => {
+    const received: unknown[] = [];
+    const otlp: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.url === '/v1/traces') received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => otlp.listen(0, '127.0.0.1', r));
+    const port = await freePort();
+    writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
+    const config = join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      `server: { host: 127.0.0.1, port: 0 }
+remediator:
+  host: 127.0.0.1
+  port: ${port}
+  auth: { bearer_token_file: ${join(dir, 'token')} }
+  docker: { host: "${engine.dockerHost}" }
+  journal: ${join(dir, 'journal.db')}
+  services:
+    - { name: web, container: ${name}, stop_timeout: 1s, recovery_deadline: 20s }
+  policies:
+    - { match: { alertname: ServiceDown }, ladder: [{ action: restart }] }
+`,
+    );
+    const web = await runWeb(name);
+    podman(['stop', '-t', '0', web.name]);
+    const d = await startDaemon(['--config', config], { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(otlp.address() as { port: number }).port}` });
+    try {
+      await expect.poll(() => d.logs.some((l) => String(l.msg).startsWith('remediator listening')), { timeout: 15_000 }).toBe(true);
+      const cli = (...args: string[]) => runCli([...args, '--config', config]);
+
+      expect(cli('pause')).toMatchObject({ code: 0, stdout: '{"paused":true}\n' });
+      expect(await (await fetch(`${d.url}/metrics`)).text()).toContain('homestation_remediator_paused 1');
+      const refused = JSON.parse(cli('remediate', 'web', '--action', 'restart').stdout) as { incident: { state: string; reason: string } };
+      expect(refused.incident).toMatchObject({ state: 'refused', reason: 'paused' });
+      expect(cli('resume')).toMatchObject({ code: 0, stdout: '{"paused":false}\n' });
+
+      const dry = JSON.parse(cli('remediate', 'web', '--action', 'restart', '--dry-run').stdout) as { incident: { id: number } };
+      const manual = JSON.parse(cli('remediate', 'web', '--action', 'restart').stdout) as { incident: { id: number } };
+      expect(manual.incident.id).toBeGreaterThan(dry.incident.id);
+      await expect.poll(() => containerState(name).running, { timeout: 20_000 }).toBe(true);
+
+      const listed = cli('incidents');
+      expect(listed.code).toBe(0);
+      const { incidents } = JSON.parse(listed.stdout) as { incidents: { id: number; state: string; reason: string; steps: { kind: string; result: string }[] }[] };
+      await expect.poll(() => (JSON.parse(cli('incidents').stdout) as typeof listed & { incidents: { id: number; state: string }[] }).incidents.find((i) => i.id === manual.incident.id)?.state, { timeout: 20_000 }).toBe('recovered');
+      expect(incidents.find((i) => i.id === dry.incident.id)).toMatchObject({ state: 'refused', reason: 'dry_run' });
+      expect(runCli(['remediate', 'web', '--config', config])).toMatchObject({ code: 2 });
+    } finally {
+      expect((await d.stop()).code).toBe(0);
+      otlp.close();
+    }
+    const spans: Span[] = (received as { resourceSpans: { scopeSpans: { spans: Span[] }[] }[] }[]).flatMap((r) =>
+      r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans)),
+    );
+    const incidentSpan = spans.filter((s) => s.name === 'remediate web').find((s) => s.attributes.some((a) => a.key === 'homestation.outcome' && a.value.stringValue === 'recovered'));
+    expect(incidentSpan).toBeDefined();
+    const child = spans.find((s) => s.name === 'restart web' && s.parentSpanId === incidentSpan!.spanId);
+    expect(child).toBeDefined();
+  }, 120_000);
+});
