@@ -6,7 +6,10 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY collector ./collector
 COPY exporters ./exporters
+COPY remediator ./remediator
 COPY bench ./bench
+COPY test/helpers ./test/helpers
+COPY test/podman ./test/podman
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-slim

@@ -13,7 +13,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const IMAGE = 'localhost/hs-busybox:test';
-export const CONTAINERS_CONF = fileURLToPath(new URL('../podman/containers.conf', import.meta.url));
+/** The project's containers.conf, from test/helpers/ or from its build in dist/test/helpers/. */
+export const CONTAINERS_CONF = ['../podman/containers.conf', '../../../test/podman/containers.conf']
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((p) => existsSync(p)) as string;
 const env = () => ({ ...process.env, CONTAINERS_CONF });
 
 export function podman(args: string[], input?: string): string {
