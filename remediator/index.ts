@@ -14,7 +14,7 @@ import { DockerDriver } from './docker/driver.js';
 import { Engine } from './engine.js';
 import { Journal } from './journal.js';
 import { RemediatorMetrics } from './metrics.js';
-import { LogNotifier, type Notifier } from './notify.js';
+import { buildNotifier, type Notifier } from './notify.js';
 import type { RemediatorConfig } from './schema.js';
 
 export interface Remediator {
@@ -67,7 +67,7 @@ export async function startRemediator(
     journal,
     driver,
     metrics,
-    notifier: deps.notifier ?? new LogNotifier(log),
+    notifier: deps.notifier ?? buildNotifier(config.notify, log),
     log,
     selfContainerIds: ownContainerIds(),
   });

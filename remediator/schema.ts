@@ -123,6 +123,35 @@ export const remediatorSchema = Type.Object(
         { additionalProperties: false, default: {}, description: 'Per service; past it: stop and ask a human.' },
       ),
     ),
+    notify: Type.Optional(
+      Type.Object(
+        {
+          events: Type.Optional(
+            Type.Array(StringEnum(['needs_human', 'recovered', 'refused'] as const, { description: 'An event kind.' }), {
+              default: ['needs_human', 'recovered'],
+              description: 'Which events reach the chat channels (all are logged).',
+            }),
+          ),
+          telegram: Type.Optional(
+            Type.Object(
+              {
+                bot_token_file: SecretFile('A file with the bot token from @BotFather.'),
+                chat_id: Type.String({ minLength: 1, description: 'The chat (user, group or channel id) to write to.' }),
+                api_url: Type.Optional(Type.String({ default: 'https://api.telegram.org', description: 'The Bot API server.' })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          discord: Type.Optional(
+            Type.Object(
+              { webhook_url_file: SecretFile('A file with the channel webhook URL (it contains its token).') },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false, description: 'Telling people: every event is logged; these channels get the chosen ones.' },
+      ),
+    ),
     services: Type.Optional(Type.Array(service, { default: [] })),
     policies: Type.Optional(Type.Array(policy, { default: [] })),
   },
@@ -168,6 +197,12 @@ export interface RemediatorConfig {
   max_concurrent_actions: number;
   cooldown: number;
   rate_limit: { max_actions: number; window: number };
+  notify?: NotifyConfig;
   services: ServiceConfig[];
   policies: PolicyConfig[];
+}
+export interface NotifyConfig {
+  events: ('needs_human' | 'recovered' | 'refused')[];
+  telegram?: { bot_token_file: string; chat_id: string; api_url: string };
+  discord?: { webhook_url_file: string };
 }
