@@ -26,6 +26,8 @@ Usage:
                                            run one collection and print its exposition text
   homestation metrics [--markdown]         the catalogue of every metric HomeStation can emit
   homestation schema                       the config's JSON Schema (for editors)
+  homestation check-timing [--prometheus FILE] [--alertmanager FILE] [--action-budget SECONDS]
+                                           worst case from fault to remediator webhook, per alert
   homestation remediator [--config FILE]   run only the remediator of the config
   homestation incidents [--config FILE]    list the remediator's incidents and their steps
   homestation pause | resume [--config FILE]
@@ -208,6 +210,9 @@ async function main(argv: string[]): Promise<number> {
       instance: { type: 'string' },
       markdown: { type: 'boolean' },
       action: { type: 'string' },
+      prometheus: { type: 'string' },
+      alertmanager: { type: 'string' },
+      'action-budget': { type: 'string' },
       'dry-run': { type: 'boolean' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
@@ -247,6 +252,20 @@ async function main(argv: string[]): Promise<number> {
       return collect(rest[0], values.instance, values.config);
     case 'remediator':
       return remediatorOnly(values.config);
+    case 'check-timing': {
+      const { checkTiming, formatTiming } = await import('./check-timing.js');
+      const root = new URL('../../', import.meta.url);
+      const prom = values.prometheus ?? new URL('deploy/prometheus/prometheus.yml', root).pathname;
+      const am = values.alertmanager ?? new URL('deploy/alertmanager/alertmanager.yml', root).pathname;
+      const budget = Number(values['action-budget'] ?? 30);
+      const rows = checkTiming(prom, am, budget);
+      if (rows.length === 0) {
+        process.stderr.write('homestation check-timing: no alert with remediate="true" found\n');
+        return 1;
+      }
+      process.stdout.write(formatTiming(rows, budget));
+      return rows.every((r) => r.ok) ? 0 : 1;
+    }
     case 'incidents':
       return remediatorApi(values.config, 'GET', '/api/v1/incidents');
     case 'pause':

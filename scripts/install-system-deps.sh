@@ -2,12 +2,14 @@
 # Installs the Debian packages that HomeStation's tests run for real (no mocks of
 # these tools): restic and borg for the backup exporter, promtool (package
 # prometheus) for checking exposition files, podman with runc and busybox-static
-# for the remediator's container tests. As root with apt-get it installs
+# for the remediator's container tests, and Prometheus, Alertmanager and
+# blackbox_exporter for the detection-to-recovery test. As root with apt-get it installs
 # what is missing; otherwise it prints the exact command, and fails in CI.
 set -euo pipefail
 
 # tool:package pairs
-NEEDED=(restic:restic borg:borgbackup promtool:prometheus podman:podman runc:runc busybox:busybox-static)
+NEEDED=(restic:restic borg:borgbackup promtool:prometheus podman:podman runc:runc busybox:busybox-static
+  amtool:prometheus-alertmanager prometheus-alertmanager:prometheus-alertmanager prometheus-blackbox-exporter:prometheus-blackbox-exporter)
 
 missing=()
 for pair in "${NEEDED[@]}"; do

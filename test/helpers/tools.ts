@@ -13,6 +13,10 @@ export const DEBIAN_PACKAGE: Record<string, string> = {
   podman: 'podman',
   runc: 'runc',
   busybox: 'busybox-static',
+  prometheus: 'prometheus',
+  'prometheus-alertmanager': 'prometheus-alertmanager',
+  amtool: 'prometheus-alertmanager',
+  'prometheus-blackbox-exporter': 'prometheus-blackbox-exporter',
 };
 
 export function hasTool(tool: string): boolean {

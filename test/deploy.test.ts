@@ -1,0 +1,63 @@
+/** deploy/: Prometheus and Alertmanager accept their configs, and the timing budget holds. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { checkTiming, groupWaitFor } from '../collector/check-timing.js';
+import { runCli } from './helpers/cli.js';
+import { requireTools } from './helpers/tools.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const promFile = join(root, 'deploy/prometheus/prometheus.yml');
+const amFile = join(root, 'deploy/alertmanager/alertmanager.yml');
+
+describe('deploy configs', () => {
+  it('prometheus.yml passes promtool check config, rule files included', (ctx) => {
+    requireTools(ctx, 'promtool');
+    // The secret file exists only in the compose stack: point the copy at a real file.
+    const dir = mkdtempSync(join(tmpdir(), 'hs-deploy-'));
+    writeFileSync(join(dir, 'token'), 'x');
+    const copy = join(dir, 'prometheus.yml');
+    writeFileSync(
+      copy,
+      readFileSync(promFile, 'utf8').replaceAll('/run/secrets/remediator_token', join(dir, 'token')).replace('../../rules/', `${join(root, 'rules')}/`),
+    );
+    const res = spawnSync('promtool', ['check', 'config', copy], { encoding: 'utf8' });
+    expect(res.stdout + res.stderr).toMatch(/SUCCESS: \d+ rules found/);
+    expect(res.status).toBe(0);
+    const syntax = spawnSync('promtool', ['check', 'config', '--syntax-only', promFile], { encoding: 'utf8' });
+    expect(syntax.status).toBe(0);
+  });
+
+  it('alertmanager.yml passes amtool check-config', (ctx) => {
+    requireTools(ctx, 'amtool');
+    const res = spawnSync('amtool', ['check-config', amFile], { encoding: 'utf8' });
+    expect(res.stdout + res.stderr).toContain('SUCCESS');
+    expect(res.status).toBe(0);
+  });
+
+  it('routes remediation alerts fast and everything else at the people pace', () => {
+    const am = { route: { group_wait: '30s', routes: [{ matchers: ['remediate="true"'], group_wait: '5s' }, { matchers: ['severity="critical"'], group_wait: '10s' }] } };
+    expect(groupWaitFor(am.route, { remediate: 'true', severity: 'critical' })).toBe(5);
+    expect(groupWaitFor(am.route, { severity: 'critical' })).toBe(10);
+    expect(groupWaitFor(am.route, { severity: 'warning' })).toBe(30);
+  });
+
+  it('leaves the remediator at least 30 s of the 120 s target for every alert it acts on', () => {
+    const rows = checkTiming(promFile, amFile, 30);
+    expect(rows.map((r) => r.alert)).toEqual(['ServiceDown']);
+    expect(rows[0]).toMatchObject({ job: 'blackbox', worstSeconds: 85, leftSeconds: 35, ok: true });
+    expect(rows[0]!.parts).toEqual({ scrape_interval: 15, scrape_timeout: 5, first_evaluation: 15, for: 30, firing_evaluation: 15, group_wait: 5 });
+  });
+
+  it('homestation check-timing prints the budget and fails when it does not fit', () => {
+    const ok = runCli(['check-timing']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('OK   ServiceDown (job blackbox)');
+    const tight = runCli(['check-timing', '--action-budget', '60']);
+    expect(tight.code).toBe(1);
+    expect(tight.stdout).toContain('FAIL ServiceDown');
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * The test overlay of deploy/: the same Prometheus, Alertmanager, blackbox and rule
+ * files, with every address moved to loopback ports and the intervals shortened so
+ * that a fault reaches the remediator in seconds, not a minute and a half:
+ *   scrape and evaluation 1 s (blackbox scrape_timeout 1 s), ServiceDown `for` 2 s,
+ *   the remediator route's group_wait 1 s; chat receivers dropped (no network here);
+ *   the node job dropped (no node_exporter here).
+ * Nothing else changes: the rules, routes and inhibitions under test are the real ones.
+ */
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface StackPorts {
+  readonly homestation: number;
+  readonly remediator: number;
+  readonly prometheus: number;
+  readonly alertmanager: number;
+  readonly blackbox: number;
+  /** The probed test service. */
+  readonly service: number;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export function writeOverlay(dir: string, ports: StackPorts, tokenFile: string, serviceName: string): { prometheus: string; alertmanager: string; blackbox: string } {
+  mkdirSync(join(dir, 'rules'), { recursive: true });
+  for (const f of readdirSync(join(root, 'rules')).filter((x) => x.endsWith('.rules.yml'))) {
+    let text = readFileSync(join(root, 'rules', f), 'utf8');
+    if (f === 'services.rules.yml') text = text.replace(/(alert: ServiceDown[\s\S]*?for: )30s/, '$12s');
+    writeFileSync(join(dir, 'rules', f), text);
+  }
+
+  const prom = parse(readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as any;
+  prom.global.scrape_interval = '1s';
+  prom.global.evaluation_interval = '1s';
+  prom.rule_files = [join(dir, 'rules', '*.rules.yml')];
+  prom.alerting.alertmanagers[0].static_configs[0].targets = [`127.0.0.1:${ports.alertmanager}`];
+  prom.scrape_configs = prom.scrape_configs
+    .filter((s: any) => s.job_name !== 'node')
+    .map((s: any) => {
+      switch (s.job_name) {
+        case 'homestation':
+          return { ...s, static_configs: [{ targets: [`127.0.0.1:${ports.homestation}`], labels: { host: 'homelab' } }] };
+        case 'homestation-remediator':
+          return { ...s, authorization: { credentials_file: tokenFile }, static_configs: [{ targets: [`127.0.0.1:${ports.remediator}`] }] };
+        case 'blackbox':
+          return {
+            ...s,
+            scrape_timeout: '1s',
+            static_configs: [{ targets: [`http://127.0.0.1:${ports.service}/`], labels: { service: serviceName, host: 'homelab' } }],
+            relabel_configs: s.relabel_configs.map((r: any) => (r.replacement === 'blackbox-exporter:9115' ? { ...r, replacement: `127.0.0.1:${ports.blackbox}` } : r)),
+          };
+        case 'alertmanager':
+          return { ...s, static_configs: [{ targets: [`127.0.0.1:${ports.alertmanager}`] }] };
+        case 'prometheus':
+          return { ...s, static_configs: [{ targets: [`127.0.0.1:${ports.prometheus}`] }] };
+        default:
+          return s;
+      }
+    });
+
+  const am = parse(readFileSync(join(root, 'deploy/alertmanager/alertmanager.yml'), 'utf8')) as any;
+  const remediatorRoute = am.route.routes.find((r: any) => r.receiver === 'remediator');
+  remediatorRoute.group_wait = '1s';
+  am.receivers = am.receivers.map((r: any) => {
+    if (r.name === 'remediator') {
+      const wh = r.webhook_configs[0];
+      return { ...r, webhook_configs: [{ ...wh, url: `http://127.0.0.1:${ports.remediator}/webhook/alertmanager`, http_config: { authorization: { credentials_file: tokenFile } } }] };
+    }
+    return { name: r.name };
+  });
+
+  const files = { prometheus: join(dir, 'prometheus.yml'), alertmanager: join(dir, 'alertmanager.yml'), blackbox: join(root, 'deploy/blackbox/blackbox.yml') };
+  writeFileSync(files.prometheus, stringify(prom));
+  writeFileSync(files.alertmanager, stringify(am));
+  return files;
+}
