@@ -3,6 +3,7 @@
  * every local disk filesystem of the host (network mounts are the NAS exporter's).
  */
 import { readFile, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { Type } from '@sinclair/typebox';
 import { ExporterError, defineExporter, type MetricSpec, type Sample } from '../../collector/contract.js';
@@ -10,6 +11,7 @@ import { LOCAL_TYPES, parseMounts, selectMounts } from './parse-mounts.js';
 
 interface FilesystemConfig {
   mounts_file: string;
+  rootfs: string;
   types: string[];
   exclude_mount_points: string[];
 }
@@ -38,6 +40,9 @@ export const filesystem = defineExporter<FilesystemConfig>({
   description: 'Size, free space and inodes of the local disk filesystems.',
   schema: Type.Object({
     mounts_file: Type.Optional(Type.String({ default: '/proc/self/mounts', description: 'The mount table to read.' })),
+    rootfs: Type.Optional(
+      Type.String({ default: '/', description: "Where the host's root is mounted (in a container: /host, as node_exporter's --path.rootfs)." }),
+    ),
     types: Type.Optional(
       Type.Array(Type.String(), { default: LOCAL_TYPES, description: 'Filesystem types watched (network and FUSE types are not safe here).' }),
     ),
@@ -67,7 +72,7 @@ export const filesystem = defineExporter<FilesystemConfig>({
         for (const m of selectMounts(parsed.mounts, { types: config.types, excludeMountPoint: excluded })) {
           let st;
           try {
-            st = await statfs(m.mountpoint, { bigint: true });
+            st = await statfs(join(config.rootfs, m.mountpoint), { bigint: true });
           } catch (err) {
             ctx.log.warn({ mountpoint: m.mountpoint, err: (err as Error).message }, 'statfs failed; mount skipped');
             continue;
