@@ -142,6 +142,11 @@ export interface ExporterKind<Config = unknown> {
   /** Defaults a homelab user would pick for this kind's schedule. */
   readonly defaults: { readonly interval: string; readonly timeout: string };
   readonly metrics: readonly MetricSpec[];
+  /**
+   * Metrics an instance's config declares (MQTT payload metrics), besides the
+   * static catalogue; their labels, like the catalogue's, come after exporter_instance.
+   */
+  configuredMetrics?(config: Config & InstanceBase): MetricSpec[];
   /** Cross-field checks the schema cannot state; paths are below the instance. */
   validate?(config: Config & InstanceBase): ConfigProblem[];
   /**

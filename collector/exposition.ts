@@ -53,8 +53,12 @@ export function buildRegistry(
     },
   });
   for (const kind of kinds) {
-    if (!runners.some((r) => r.exporter === kind.name)) continue;
-    for (const spec of kind.metrics) {
+    const mine = runners.filter((r) => r.exporter === kind.name);
+    if (mine.length === 0) continue;
+    // The catalogue, plus what the instances' configs declare (one spec per name).
+    const specs = new Map(kind.metrics.map((m) => [m.name, m]));
+    for (const r of mine) for (const m of kind.configuredMetrics?.(r.config) ?? []) if (!specs.has(m.name)) specs.set(m.name, m);
+    for (const spec of specs.values()) {
       const labelNames = ['exporter_instance', ...spec.labels];
       const fill = (set: (labels: Record<string, string>, value: number) => void) => {
         for (const st of statuses()) {

@@ -7,8 +7,10 @@
 import type { ExporterKind } from './contract.js';
 import { backup } from '../exporters/backup/index.js';
 import { filesystem } from '../exporters/filesystem/index.js';
+import { mqtt } from '../exporters/mqtt/index.js';
 
 export const EXPORTERS: readonly ExporterKind[] = [
   backup,
   filesystem,
+  mqtt,
 ];

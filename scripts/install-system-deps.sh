@@ -3,13 +3,15 @@
 # these tools): restic and borg for the backup exporter, promtool (package
 # prometheus) for checking exposition files, podman with runc and busybox-static
 # for the remediator's container tests, and Prometheus, Alertmanager and
-# blackbox_exporter for the detection-to-recovery test. As root with apt-get it installs
+# blackbox_exporter for the detection-to-recovery test, Mosquitto for the MQTT
+# exporter (and mqtt2prometheus, Debian's prometheus-mqtt-exporter, for its bench). As root with apt-get it installs
 # what is missing; otherwise it prints the exact command, and fails in CI.
 set -euo pipefail
 
 # tool:package pairs
 NEEDED=(restic:restic borg:borgbackup promtool:prometheus podman:podman runc:runc busybox:busybox-static
-  amtool:prometheus-alertmanager prometheus-alertmanager:prometheus-alertmanager prometheus-blackbox-exporter:prometheus-blackbox-exporter)
+  amtool:prometheus-alertmanager prometheus-alertmanager:prometheus-alertmanager prometheus-blackbox-exporter:prometheus-blackbox-exporter
+  mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl prometheus-mqtt-exporter:prometheus-mqtt-exporter)
 
 missing=()
 for pair in "${NEEDED[@]}"; do

@@ -7,7 +7,7 @@ import { silentLogger } from '../../collector/logging.js';
 /** Exposition text of `samples` as instance `instance` of `kind` (the kind's families only). */
 export async function exposeSamples(kind: ExporterKind, samples: readonly Sample[], instance = 'test'): Promise<string> {
   const log = silentLogger();
-  const fake: ExporterKind = { ...kind, create: () => ({ mode: 'pull', collect: async () => [...samples] }) };
+  const fake: ExporterKind = { ...kind, configuredMetrics: undefined, create: () => ({ mode: 'pull', collect: async () => [...samples] }) };
   const runner = new InstanceRunner(fake, { name: instance, interval: 60_000, timeout: 5_000 }, { log, now: Date.now });
   await runner.collectOnce();
   const registry = buildRegistry([fake], [runner], { processMetrics: false, log });

@@ -17,6 +17,10 @@ export const DEBIAN_PACKAGE: Record<string, string> = {
   'prometheus-alertmanager': 'prometheus-alertmanager',
   amtool: 'prometheus-alertmanager',
   'prometheus-blackbox-exporter': 'prometheus-blackbox-exporter',
+  mosquitto: 'mosquitto',
+  mosquitto_passwd: 'mosquitto',
+  openssl: 'openssl',
+  'prometheus-mqtt-exporter': 'prometheus-mqtt-exporter',
 };
 
 export function hasTool(tool: string): boolean {
