@@ -47,9 +47,13 @@ describe('deploy configs', () => {
 
   it('leaves the remediator at least 30 s of the 120 s target for every alert it acts on', () => {
     const rows = checkTiming(promFile, amFile, 30);
-    expect(rows.map((r) => r.alert)).toEqual(['ServiceDown']);
-    expect(rows[0]).toMatchObject({ job: 'blackbox', worstSeconds: 85, leftSeconds: 35, ok: true });
-    expect(rows[0]!.parts).toEqual({ scrape_interval: 15, scrape_timeout: 5, first_evaluation: 15, for: 30, firing_evaluation: 15, group_wait: 5 });
+    expect(rows.map((r) => r.alert).sort()).toEqual(['ServiceDown', 'Zigbee2MQTTBridgeOffline']);
+    const serviceDown = rows.find((r) => r.alert === 'ServiceDown')!;
+    expect(serviceDown).toMatchObject({ job: 'blackbox', worstSeconds: 85, leftSeconds: 35, ok: true });
+    expect(serviceDown.parts).toEqual({ scrape_interval: 15, scrape_timeout: 5, first_evaluation: 15, for: 30, firing_evaluation: 15, group_wait: 5 });
+    // Scraped from HomeStation (global interval and timeout): 15 + 10 + 15 + 30 + 15 + 5.
+    expect(rows.find((r) => r.alert === 'Zigbee2MQTTBridgeOffline')).toMatchObject({ worstSeconds: 90, leftSeconds: 30, ok: true });
+    for (const r of rows) expect(r.ok).toBe(true);
   });
 
   it('homestation check-timing prints the budget and fails when it does not fit', () => {
