@@ -55,6 +55,17 @@ describe('MQTT handler over a recorded zigbee2mqtt 1.25 session', () => {
     expect(text).toBe(readFileSync(golden, 'utf8'));
   });
 
+  it('reads zigbee2mqtt 2.x bridge/health (the documented form)', () => {
+    const forms = JSON.parse(readFileSync(new URL('./fixtures/mqtt-wire-forms.derived.json', import.meta.url), 'utf8')) as { zigbee2mqtt_2x: { topic: string; payload: string }[] };
+    const health = forms.zigbee2mqtt_2x.find((f) => f.topic === 'zigbee2mqtt/bridge/health')!;
+    const c = configOf();
+    const state = new MqttState(c.ttl, c.max_series, silentLogger());
+    expect(handleMessage(c, state, { topic: health.topic, payload: Buffer.from(health.payload), retain: true }, 1)).toBe('processed');
+    const samples = state.snapshot(1);
+    expect(samples.find((s) => s.metric === M.z2mUptime)).toEqual({ metric: M.z2mUptime, labels: { base_topic: 'zigbee2mqtt' }, value: 86400 });
+    expect(samples.find((s) => s.metric === M.z2mMemory)?.value).toBe(Math.round(120.25 * 1024 * 1024));
+  });
+
   it('counts bad input by reason and makes no series of it', () => {
     const c = configOf({ metrics: [{ name: 'homestation_mqtt_power_watts', help: 'Power of a plug.', topic: 'plugs/+/power', device_level: 1 }], max_payload_bytes: 100 });
     const state = new MqttState(c.ttl, c.max_series, silentLogger());

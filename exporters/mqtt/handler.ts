@@ -66,6 +66,16 @@ function handleZigbee2mqtt(c: MqttConfig, state: MqttState, m: Message, text: st
     if (obj.status === 'ok' && typeof obj.data?.from === 'string') state.removeDevice('zigbee2mqtt', deviceName(obj.data.from));
     return 'processed';
   }
+  if (rest === 'bridge/health') {
+    const obj = parseJsonObject(text) as { process?: { uptime_sec?: unknown; memory_used_mb?: unknown } } | undefined;
+    if (!obj) return 'not_json';
+    const uptime = toNumber(obj.process?.uptime_sec);
+    const memory = toNumber(obj.process?.memory_used_mb);
+    if (uptime !== undefined) state.setBroker({ metric: M.z2mUptime, labels: { base_topic: base }, value: uptime });
+    // zigbee2mqtt divides bytes by 1024 twice for memory_used_mb.
+    if (memory !== undefined) state.setBroker({ metric: M.z2mMemory, labels: { base_topic: base }, value: Math.round(memory * 1024 * 1024) });
+    return 'processed';
+  }
   if (rest.startsWith('bridge/')) return 'ignored';
   if (rest.endsWith('/availability')) {
     const name = deviceName(rest.slice(0, -'/availability'.length));

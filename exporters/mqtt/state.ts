@@ -117,7 +117,8 @@ export class MqttState {
   setValue(source: string, name: string, metric: string, labels: Record<string, string>, value: number, at: number): void {
     const d = this.device(source, name, true);
     if (!d) return;
-    const k = `${metric}${JSON.stringify(labels)}`;
+    // Most values have no labels of their own: skip building a key string for them.
+    const k = Object.keys(labels).length === 0 ? metric : `${metric}${JSON.stringify(labels)}`;
     const v = d.values.get(k);
     if (v) {
       v.value = value;
