@@ -1,0 +1,181 @@
+/**
+ * Home Assistant's WebSocket API, as its own frontend speaks it: auth_required ->
+ * auth -> auth_ok | auth_invalid, then commands with strictly increasing ids,
+ * results and events (one message or a coalesced JSON array per frame), and
+ * ping/pong. Reconnects with backoff and a full resync; never retries a refused
+ * token (HA bans an IP after repeated login failures).
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+
+export interface HaMessage {
+  id?: number;
+  type: string;
+  success?: boolean;
+  result?: unknown;
+  error?: { code: string; message: string };
+  event?: { event_type?: string; data?: unknown } & Record<string, unknown>;
+  ha_version?: string;
+  message?: string;
+}
+
+export interface ClientOptions {
+  readonly url: string;
+  readonly token: string;
+  readonly pingIntervalMs: number;
+  readonly log: Logger;
+}
+
+type Pending = (m: HaMessage) => void;
+
+/** Events: 'ready' (authenticated), 'down' (closed), 'auth_invalid', 'message' for subscriptions. */
+export class HaClient extends EventEmitter {
+  private ws: WebSocket | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly subscriptions = new Map<number, (event: HaMessage['event']) => void>();
+  private pingTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private backoff = 1000;
+  private stopped = false;
+  authRefused = false;
+  connected = false;
+  lastError: string | undefined;
+
+  constructor(private readonly o: ClientOptions) {
+    super();
+  }
+
+  private wsUrl(): string {
+    const u = new URL('/api/websocket', this.o.url);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    return u.toString();
+  }
+
+  async start(): Promise<void> {
+    const { default: WS } = await import('ws');
+    const open = () => {
+      if (this.stopped || this.authRefused) return;
+      this.nextId = 1; // ids restart with each connection
+      const ws = new WS(this.wsUrl(), { handshakeTimeout: 10_000 });
+      this.ws = ws;
+      ws.on('message', (data) => this.onFrame(String(data)));
+      ws.on('error', (err) => {
+        this.lastError = err.message;
+        this.o.log.warn({ err: err.message }, 'Home Assistant WebSocket error');
+      });
+      ws.on('close', () => {
+        const was = this.connected;
+        this.connected = false;
+        clearInterval(this.pingTimer);
+        for (const p of this.pending.values()) p({ type: 'result', success: false, error: { code: 'closed', message: 'connection closed' } });
+        this.pending.clear();
+        this.subscriptions.clear();
+        if (was) this.emit('down');
+        if (this.stopped || this.authRefused) return;
+        this.reconnectTimer = setTimeout(open, this.backoff);
+        this.backoff = Math.min(this.backoff * 2, 60_000);
+      });
+    };
+    open();
+  }
+
+  private onFrame(text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.o.log.warn('Home Assistant sent a frame that is not JSON; ignored');
+      return;
+    }
+    // HA coalesces several messages into one JSON array under load.
+    for (const m of (Array.isArray(parsed) ? parsed : [parsed]) as HaMessage[]) this.onMessage(m);
+  }
+
+  private onMessage(m: HaMessage): void {
+    switch (m.type) {
+      case 'auth_required':
+        this.ws?.send(JSON.stringify({ type: 'auth', access_token: this.o.token }));
+        return;
+      case 'auth_ok':
+        this.connected = true;
+        this.backoff = 1000;
+        this.lastError = undefined;
+        this.pingTimer = setInterval(() => void this.ping(), this.o.pingIntervalMs);
+        this.pingTimer.unref();
+        this.emit('ready', m.ha_version);
+        return;
+      case 'auth_invalid':
+        this.authRefused = true;
+        this.lastError = m.message ?? 'auth_invalid';
+        this.emit('auth_invalid', m.message);
+        this.ws?.close();
+        return;
+      case 'result':
+      case 'pong': {
+        const p = m.id === undefined ? undefined : this.pending.get(m.id);
+        if (p && m.id !== undefined) {
+          this.pending.delete(m.id);
+          p(m);
+        }
+        return;
+      }
+      case 'event': {
+        const sub = m.id === undefined ? undefined : this.subscriptions.get(m.id);
+        sub?.(m.event);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Sends a command; resolves with its result message (success or not). */
+  command(payload: Record<string, unknown>, timeoutMs = 30_000): Promise<HaMessage> {
+    return new Promise((resolve) => {
+      const ws = this.ws;
+      if (!ws || !this.connected) {
+        resolve({ type: 'result', success: false, error: { code: 'not_connected', message: 'not connected' } });
+        return;
+      }
+      const id = this.nextId++;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ type: 'result', success: false, error: { code: 'timeout', message: `no answer to ${String(payload.type)} in ${timeoutMs} ms` } });
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      ws.send(JSON.stringify({ id, ...payload }));
+    });
+  }
+
+  /** Subscribes (subscribe_events or any subscribe_* command); events go to `onEvent`. */
+  async subscribe(payload: Record<string, unknown>, onEvent: (event: HaMessage['event']) => void): Promise<HaMessage> {
+    const id = this.nextId; // the id command() will use
+    this.subscriptions.set(id, onEvent);
+    const res = await this.command(payload);
+    if (!res.success) this.subscriptions.delete(id);
+    return res;
+  }
+
+  private async ping(): Promise<void> {
+    const t0 = performance.now();
+    const res = await this.command({ type: 'ping' }, 10_000);
+    if (res.type === 'pong') this.emit('rtt', (performance.now() - t0) / 1000);
+    else if (this.connected) {
+      this.o.log.warn('Home Assistant did not answer a ping in 10 s; reconnecting');
+      this.ws?.terminate();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.pingTimer);
+    this.ws?.close();
+  }
+}

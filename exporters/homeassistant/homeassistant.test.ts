@@ -1,0 +1,118 @@
+/** The exporter against the fake Home Assistant (test/fakes/home-assistant.ts). */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { InstanceRunner } from '../../collector/instance-runner.js';
+import { startFakeHa, type FakeHa } from '../../test/fakes/home-assistant.js';
+import { memoryLogger, runnerFor } from '../../test/helpers/runner.js';
+import { homeassistant } from './index.js';
+import { M } from './metrics.js';
+
+const TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.fake-long-lived-token';
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function ha(): Promise<FakeHa> {
+  const fake = await startFakeHa({ token: TOKEN });
+  fake.states = [
+    { entity_id: 'sensor.kitchen_temperature', state: '21.5', attributes: { unit_of_measurement: '°C' }, last_changed: '2026-11-22T10:00:00+00:00', last_reported: '2026-11-22T10:05:00+00:00' },
+    { entity_id: 'sensor.door_battery', state: '9', attributes: { unit_of_measurement: '%', device_class: 'battery' }, last_changed: '2026-11-22T09:00:00+00:00' },
+    { entity_id: 'light.hall', state: 'unavailable', attributes: {}, last_changed: '2026-11-22T08:00:00+00:00' },
+    { entity_id: 'automation.night', state: 'on', attributes: { last_triggered: '2026-11-21T23:00:00+00:00' }, last_changed: '2026-11-20T00:00:00+00:00' },
+  ];
+  fake.entities = [
+    { entity_id: 'sensor.kitchen_temperature', device_id: 'd-kitchen', platform: 'zha' },
+    { entity_id: 'sensor.door_battery', device_id: 'd-door', platform: 'zha' },
+    { entity_id: 'light.hall', device_id: 'd-hall', platform: 'hue' },
+  ];
+  fake.devices = [{ id: 'd-kitchen', name: 'Kitchen sensor', area_id: 'kitchen' }, { id: 'd-door', name: 'Door' }, { id: 'd-hall', name: 'Hall light' }];
+  fake.areas = [{ area_id: 'kitchen', name: 'Kitchen', floor_id: 'ground' }];
+  fake.configEntries = [
+    { entry_id: 'zha1', domain: 'zha', state: 'loaded' },
+    { entry_id: 'hue1', domain: 'hue', state: 'loaded' },
+  ];
+  cleanups.push(() => fake.close());
+  return fake;
+}
+
+function exporter(url: string, token = TOKEN, extra: Record<string, unknown> = {}) {
+  const { log, lines } = memoryLogger();
+  const runner = runnerFor(homeassistant, { name: 'home', url, token, ping_interval: '200ms', ...extra }, { log });
+  runner.start();
+  cleanups.push(() => runner.stop());
+  return { runner, lines };
+}
+
+const v = (r: InstanceRunner, metric: string, labels: Record<string, string> = {}) =>
+  r.status().samples.find((s) => s.metric === metric && Object.entries(labels).every(([k, x]) => s.labels?.[k] === x))?.value;
+
+describe('Home Assistant exporter against the fake HA', () => {
+  it('syncs states, registries, config entries and the version, then follows live updates', async () => {
+    const fake = await ha();
+    const { runner } = exporter(fake.url);
+    await expect.poll(() => runner.status().up, { timeout: 10_000 }).toBe(true);
+    expect(v(runner, M.value, { entity_id: 'sensor.kitchen_temperature', unit: '°C' })).toBe(21.5);
+    expect(v(runner, M.available, { entity_id: 'light.hall' })).toBe(0);
+    expect(v(runner, M.deviceAvailable, { device_id: 'd-hall' })).toBe(0);
+    expect(v(runner, M.battery, { device_id: 'd-door' })).toBeCloseTo(0.09);
+    expect(v(runner, M.info, { version: '2026.9.2' })).toBe(1);
+    expect(v(runner, M.entryState, { entry_id: 'zha1', state: 'loaded' })).toBe(1);
+    expect(v(runner, M.automationEnabled, { entity_id: 'automation.night' })).toBe(1);
+    expect(v(runner, M.automationTriggered, { entity_id: 'automation.night' })).toBe(Date.parse('2026-11-21T23:00:00Z') / 1000);
+    await expect.poll(() => v(runner, M.rtt), { timeout: 5_000 }).toBeGreaterThan(0);
+    // Ids strictly increase: the fake would have answered id_reuse.
+    expect(fake.stats.idReuse).toBe(0);
+
+    fake.setState({ entity_id: 'sensor.kitchen_temperature', state: '22.0', attributes: { unit_of_measurement: '°C' }, last_changed: '2026-11-22T11:00:00+00:00' });
+    await expect.poll(() => v(runner, M.value, { entity_id: 'sensor.kitchen_temperature' })).toBe(22);
+    expect(v(runner, M.lastEvent)).toBeGreaterThan(0);
+    fake.setState({ entity_id: 'sensor.kitchen_temperature', state: 'unknown', attributes: { unit_of_measurement: '°C' } });
+    await expect.poll(() => v(runner, M.unknown, { entity_id: 'sensor.kitchen_temperature' })).toBe(1);
+    expect(v(runner, M.value, { entity_id: 'sensor.kitchen_temperature' })).toBeUndefined();
+    expect(v(runner, M.available, { entity_id: 'sensor.kitchen_temperature' })).toBe(1);
+  });
+
+  it('drops removed and renamed entities at once, and reports an integration in setup_error', async () => {
+    const fake = await ha();
+    fake.coalesce = true; // events arrive as JSON arrays of messages too
+    const { runner } = exporter(fake.url);
+    await expect.poll(() => runner.status().up, { timeout: 10_000 }).toBe(true);
+    fake.removeState('light.hall');
+    await expect.poll(() => v(runner, M.available, { entity_id: 'light.hall' })).toBeUndefined();
+    fake.renameEntity('sensor.door_battery', 'sensor.front_door_battery');
+    await expect.poll(() => v(runner, M.available, { entity_id: 'sensor.front_door_battery' })).toBe(1);
+    expect(v(runner, M.available, { entity_id: 'sensor.door_battery' })).toBeUndefined();
+    fake.setConfigEntryState('hue1', 'setup_error');
+    await expect.poll(() => v(runner, M.entryState, { entry_id: 'hue1', state: 'setup_error' })).toBe(1);
+    expect(v(runner, M.entryState, { entry_id: 'hue1', state: 'loaded' })).toBe(0);
+  });
+
+  it('reconnects after HA closes the connection, and resyncs everything', async () => {
+    const fake = await ha();
+    const { runner } = exporter(fake.url);
+    await expect.poll(() => runner.status().up, { timeout: 10_000 }).toBe(true);
+    fake.states = fake.states.filter((s) => s.entity_id !== 'automation.night'); // changed while we were away
+    fake.dropConnections();
+    await expect.poll(() => v(runner, M.reconnects), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => v(runner, M.automationEnabled, { entity_id: 'automation.night' }), { timeout: 5_000 }).toBeUndefined();
+    expect(fake.stats.connections).toBe(2);
+    expect(fake.stats.commands.filter((c) => c === 'get_states')).toHaveLength(2);
+  });
+
+  it('stops on auth_invalid: reason auth, one attempt, no retry storm, no token in the log', async () => {
+    const fake = await ha();
+    const { runner, lines } = exporter(fake.url, 'wrong-token-value');
+    await expect.poll(() => runner.status().lastError?.reason, { timeout: 10_000 }).toBe('auth');
+    await new Promise((r) => setTimeout(r, 2500)); // backoff would have retried by now
+    expect(fake.stats.authAttempts).toBe(1);
+    expect(fake.stats.authInvalid).toBe(1);
+    expect(runner.status().up).toBe(false);
+    expect(JSON.stringify(lines)).not.toContain('wrong-token-value');
+  });
+
+  it('is down with reason unreachable while HA is not there', async () => {
+    const { runner } = exporter('http://127.0.0.1:9');
+    await expect.poll(() => runner.status().settled, { timeout: 5_000 }).toBe(true);
+    expect(runner.status()).toMatchObject({ up: false, lastError: { reason: 'unreachable' } });
+  });
+});

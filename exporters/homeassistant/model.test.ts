@@ -1,0 +1,84 @@
+/** The pure model over a recorded HA state dump, and its golden exposition. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { exposeSamples } from '../../test/helpers/exposition.js';
+import { homeassistant } from './index.js';
+import { M } from './metrics.js';
+import { HaModel, type HaState } from './model.js';
+
+const dump = Object.values(JSON.parse(readFileSync(new URL('./fixtures/ha-states-excerpt-hass-dash.json', import.meta.url), 'utf8')) as Record<string, HaState>);
+const noFilters = { includeDomains: [], excludeDomains: [], includeEntities: [], excludeEntities: [], includeIntegrations: [], excludeIntegrations: [] };
+
+function model(): HaModel {
+  const m = new HaModel(noFilters, 1000);
+  m.setStates(dump);
+  m.setEntities([{ entity_id: 'sensor.0x00158d0002fb4826_temperature', device_id: 'dev1', platform: 'mqtt', name: 'Bath temperature' }]);
+  m.setDevices([{ id: 'dev1', name: 'Bath sensor', manufacturer: 'Xiaomi', model: 'WSDCGQ11LM', area_id: 'bath' }]);
+  m.setAreas([{ area_id: 'bath', name: 'Bathroom', floor_id: 'upstairs' }]);
+  m.configEntriesChanged([{ type: null, entry: { entry_id: 'e1', domain: 'mqtt', state: 'loaded' } }, { type: null, entry: { entry_id: 'e2', domain: 'zha', state: 'setup_error' } }]);
+  m.version = '2026.9.2';
+  return m;
+}
+
+const value = (samples: { metric: string; labels?: Record<string, string>; value: number }[], metric: string, labels: Record<string, string>) =>
+  samples.find((s) => s.metric === metric && Object.entries(labels).every(([k, v]) => s.labels?.[k] === v))?.value;
+
+describe('Home Assistant model', () => {
+  it('tells unavailable from unknown, and exports values only while they are current', () => {
+    const s = model().snapshot(true, 0);
+    const hum = { entity_id: 'sensor.0x00158d0001fd5ebe_humidity' };
+    expect(value(s, M.available, hum)).toBe(0);
+    expect(value(s, M.unknown, hum)).toBe(0);
+    expect(value(s, M.value, hum)).toBeUndefined();
+    const unk = { entity_id: 'sensor.0x5cc7c1fffede1ef5_humidity_11' };
+    expect(value(s, M.available, unk)).toBe(1);
+    expect(value(s, M.unknown, unk)).toBe(1);
+    expect(value(s, M.value, unk)).toBeUndefined();
+    expect(value(s, M.value, { entity_id: 'sensor.0x00158d0002fb4826_temperature', unit: '°C' })).toBe(25.22);
+    expect(value(s, M.lastReported, { entity_id: 'climate.0x5cc7c1fffede1ef5_1' })).toBe(Date.parse('2026-09-19T17:25:12.914067+00:00') / 1000);
+    expect(value(s, M.entities, { domain: 'sensor', availability: 'unavailable' })).toBe(2);
+  });
+
+  it('joins entity, device, area and floor through _info metrics', () => {
+    const s = model().snapshot(true, 0);
+    expect(s.find((x) => x.metric === M.entityInfo)?.labels).toEqual({
+      entity_id: 'sensor.0x00158d0002fb4826_temperature',
+      domain: 'sensor',
+      device_id: 'dev1',
+      area_id: 'bath',
+      platform: 'mqtt',
+      name: 'Bath temperature',
+    });
+    expect(value(s, M.areaInfo, { area_id: 'bath', floor_id: 'upstairs' })).toBe(1);
+    expect(value(s, M.entryState, { entry_id: 'e2', state: 'setup_error' })).toBe(1);
+    expect(value(s, M.entryState, { entry_id: 'e2', state: 'loaded' })).toBe(0);
+  });
+
+  it('filters by domain, entity glob and integration', () => {
+    const m = model();
+    const f = new HaModel({ ...noFilters, includeDomains: ['sensor'], excludeEntities: ['sensor.*_humidity*'] }, 1000);
+    f.setStates(dump);
+    const ids = new Set(f.snapshot(true, 0).filter((s) => s.metric === M.available).map((s) => s.labels?.entity_id));
+    expect([...ids].sort()).toEqual(['sensor.0x00158d0001fd5ebe_temperature', 'sensor.0x00158d0002fb4826_temperature']);
+    const byIntegration = new HaModel({ ...noFilters, includeIntegrations: ['mqtt'] }, 1000);
+    byIntegration.setStates(dump);
+    byIntegration.setEntities([...m.entities.values()]);
+    expect(byIntegration.snapshot(true, 0).filter((s) => s.metric === M.available)).toHaveLength(1);
+  });
+
+  it('refuses series past its budget and counts them', () => {
+    const m = new HaModel(noFilters, 10);
+    m.setStates(dump);
+    const s = m.snapshot(true, 0);
+    expect(s.filter((x) => x.metric === M.available || x.metric === M.unknown || x.metric === M.lastChanged).length).toBeLessThanOrEqual(10);
+    expect(m.droppedOverBudget).toBeGreaterThan(0);
+  });
+
+  it('matches its golden exposition file', async () => {
+    const text = await exposeSamples(homeassistant, model().snapshot(true, 0), 'home');
+    const golden = new URL('./fixtures/golden/hass-dash-states.prom', import.meta.url);
+    mkdirSync(new URL('./fixtures/golden/', import.meta.url), { recursive: true });
+    if (process.env.UPDATE_GOLDEN === '1' || (!existsSync(golden) && process.env.CI !== 'true')) writeFileSync(golden, text);
+    expect(text).toBe(readFileSync(golden, 'utf8'));
+  });
+});

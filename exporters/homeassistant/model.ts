@@ -1,0 +1,222 @@
+/**
+ * Pure: Home Assistant as the exporter knows it: states, the entity, device, area
+ * and floor registries and the config entries, kept current by events, read at
+ * scrape time. No I/O, no clock: the connection code feeds it, tests feed it
+ * recorded messages.
+ */
+import picomatch from 'picomatch';
+import type { Sample } from '../../collector/contract.js';
+import { M } from './metrics.js';
+
+export interface HaState {
+  entity_id: string;
+  state: string;
+  attributes?: Record<string, unknown> | null;
+  last_changed?: string;
+  last_reported?: string;
+  last_updated?: string;
+}
+export interface EntityEntry {
+  entity_id: string;
+  device_id?: string | null;
+  area_id?: string | null;
+  platform?: string;
+  name?: string | null;
+  original_name?: string | null;
+  disabled_by?: string | null;
+}
+export interface DeviceEntry {
+  id: string;
+  name?: string | null;
+  name_by_user?: string | null;
+  manufacturer?: string | null;
+  model?: string | null;
+  area_id?: string | null;
+}
+export interface AreaEntry {
+  area_id: string;
+  name?: string;
+  floor_id?: string | null;
+}
+export interface ConfigEntry {
+  entry_id: string;
+  domain: string;
+  state: string;
+}
+
+export interface Filters {
+  readonly includeDomains: readonly string[];
+  readonly excludeDomains: readonly string[];
+  readonly includeEntities: readonly string[];
+  readonly excludeEntities: readonly string[];
+  readonly includeIntegrations: readonly string[];
+  readonly excludeIntegrations: readonly string[];
+}
+
+export const ENTRY_STATES = ['loaded', 'setup_error', 'setup_retry', 'not_loaded', 'failed_unload', 'migration_error', 'setup_in_progress'];
+
+const seconds = (iso: string | undefined) => {
+  const t = iso ? Date.parse(iso) : Number.NaN;
+  return Number.isNaN(t) ? undefined : t / 1000;
+};
+const domainOf = (entityId: string) => entityId.split('.')[0] ?? '';
+const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+export class HaModel {
+  states = new Map<string, HaState>();
+  entities = new Map<string, EntityEntry>();
+  devices = new Map<string, DeviceEntry>();
+  areas = new Map<string, AreaEntry>();
+  configEntries = new Map<string, ConfigEntry>();
+  version: string | undefined;
+  lastEvent: number | undefined;
+  rttSeconds: number | undefined;
+  droppedOverBudget = 0;
+  private readonly keep: (entityId: string) => boolean;
+
+  constructor(
+    private readonly filters: Filters,
+    private readonly maxSeries: number,
+  ) {
+    const inc = filters.includeEntities.length ? picomatch(filters.includeEntities as string[]) : () => true;
+    const exc = filters.excludeEntities.length ? picomatch(filters.excludeEntities as string[]) : () => false;
+    this.keep = (id) => {
+      const d = domainOf(id);
+      if (filters.includeDomains.length && !filters.includeDomains.includes(d)) return false;
+      if (filters.excludeDomains.includes(d)) return false;
+      if (!inc(id) || exc(id)) return false;
+      const platform = this.entities.get(id)?.platform;
+      if (filters.includeIntegrations.length && (!platform || !filters.includeIntegrations.includes(platform))) return false;
+      if (platform && filters.excludeIntegrations.includes(platform)) return false;
+      // Disabled entities lose their series.
+      return !this.entities.get(id)?.disabled_by;
+    };
+  }
+
+  /** A full resync: replaces every state. */
+  setStates(list: readonly HaState[]): void {
+    this.states = new Map(list.filter((s) => typeof s?.entity_id === 'string').map((s) => [s.entity_id, s]));
+  }
+
+  /** state_changed: new_state null = removed; old_state null = added. */
+  stateChanged(entityId: string, newState: HaState | null): void {
+    if (newState === null) this.states.delete(entityId);
+    else this.states.set(entityId, newState);
+  }
+
+  setEntities(list: readonly EntityEntry[]): void {
+    this.entities = new Map(list.map((e) => [e.entity_id, e]));
+  }
+
+  /** entity_registry_updated: a rename drops the old id at once; a removal drops it. */
+  entityRegistryUpdated(action: string, entityId: string, oldEntityId?: string): void {
+    if (action === 'remove') {
+      this.entities.delete(entityId);
+      this.states.delete(entityId);
+    }
+    if (action === 'update' && oldEntityId && oldEntityId !== entityId) {
+      const e = this.entities.get(oldEntityId);
+      this.entities.delete(oldEntityId);
+      this.states.delete(oldEntityId);
+      if (e) this.entities.set(entityId, { ...e, entity_id: entityId });
+    }
+  }
+
+  setDevices(list: readonly DeviceEntry[]): void {
+    this.devices = new Map(list.map((d) => [d.id, d]));
+  }
+
+  setAreas(list: readonly AreaEntry[]): void {
+    this.areas = new Map(list.map((a) => [a.area_id, a]));
+  }
+
+  /** config_entries/subscribe messages: type null (initial), added, removed, updated. */
+  configEntriesChanged(changes: readonly { type: string | null; entry: ConfigEntry }[]): void {
+    for (const c of changes) {
+      if (c.type === 'removed') this.configEntries.delete(c.entry.entry_id);
+      else this.configEntries.set(c.entry.entry_id, c.entry);
+    }
+  }
+
+  snapshot(connected: boolean, reconnects: number): Sample[] {
+    const out: Sample[] = [];
+    let budget = this.maxSeries;
+    const push = (s: Sample) => {
+      if (budget <= 0) {
+        this.droppedOverBudget += 1;
+        return;
+      }
+      budget -= 1;
+      out.push(s);
+    };
+    out.push({ metric: M.connected, value: connected ? 1 : 0 }, { metric: M.reconnects, value: reconnects });
+    if (this.version) out.push({ metric: M.info, labels: { version: this.version }, value: 1 });
+    if (this.rttSeconds !== undefined) out.push({ metric: M.rtt, value: this.rttSeconds });
+    if (this.lastEvent !== undefined) out.push({ metric: M.lastEvent, value: this.lastEvent / 1000 });
+    for (const entry of this.configEntries.values()) {
+      const states = ENTRY_STATES.includes(entry.state) ? ENTRY_STATES : [...ENTRY_STATES, entry.state];
+      for (const state of states) out.push({ metric: M.entryState, labels: { entry_id: entry.entry_id, domain: entry.domain, state }, value: entry.state === state ? 1 : 0 });
+    }
+    for (const a of this.areas.values()) out.push({ metric: M.areaInfo, labels: { area_id: a.area_id, name: a.name ?? '', floor_id: a.floor_id ?? '' }, value: 1 });
+
+    const counts = new Map<string, number>();
+    const deviceAvailable = new Map<string, boolean>();
+    const deviceBattery = new Map<string, number>();
+    const sorted = [...this.states.values()].filter((s) => this.keep(s.entity_id)).sort((a, b) => a.entity_id.localeCompare(b.entity_id));
+    for (const s of sorted) {
+      const domain = domainOf(s.entity_id);
+      const labels = { entity_id: s.entity_id, domain };
+      const unavailable = s.state === 'unavailable';
+      const unknown = s.state === 'unknown';
+      const availability = unavailable ? 'unavailable' : unknown ? 'unknown' : 'available';
+      counts.set(`${domain}\u0000${availability}`, (counts.get(`${domain}\u0000${availability}`) ?? 0) + 1);
+      push({ metric: M.available, labels, value: unavailable ? 0 : 1 });
+      push({ metric: M.unknown, labels, value: unknown ? 1 : 0 });
+      const changed = seconds(s.last_changed);
+      if (changed !== undefined) push({ metric: M.lastChanged, labels, value: changed });
+      const reported = seconds(s.last_reported ?? s.last_updated);
+      if (reported !== undefined) push({ metric: M.lastReported, labels, value: reported });
+      // A value is exported only while it is current: never for unavailable or unknown.
+      if (!unavailable && !unknown && NUMERIC.test(s.state.trim())) {
+        const unit = typeof s.attributes?.unit_of_measurement === 'string' ? s.attributes.unit_of_measurement : '';
+        push({ metric: M.value, labels: { ...labels, unit }, value: Number(s.state) });
+      }
+      const reg = this.entities.get(s.entity_id);
+      if (reg) {
+        const device = reg.device_id ?? '';
+        const area = reg.area_id ?? (device ? this.devices.get(device)?.area_id ?? '' : '');
+        push({
+          metric: M.entityInfo,
+          labels: { entity_id: s.entity_id, domain, device_id: device, area_id: area, platform: reg.platform ?? '', name: reg.name ?? reg.original_name ?? '' },
+          value: 1,
+        });
+        if (device) {
+          deviceAvailable.set(device, (deviceAvailable.get(device) ?? false) || !unavailable);
+          if (s.attributes?.device_class === 'battery' && s.attributes.unit_of_measurement === '%' && NUMERIC.test(s.state)) {
+            deviceBattery.set(device, Number(s.state) / 100);
+          }
+        }
+      }
+      if (domain === 'automation') {
+        push({ metric: M.automationEnabled, labels: { entity_id: s.entity_id }, value: s.state === 'on' ? 1 : 0 });
+        const lt = seconds(typeof s.attributes?.last_triggered === 'string' ? s.attributes.last_triggered : undefined);
+        if (lt !== undefined) push({ metric: M.automationTriggered, labels: { entity_id: s.entity_id }, value: lt });
+      }
+    }
+    for (const [device, available] of deviceAvailable) push({ metric: M.deviceAvailable, labels: { device_id: device }, value: available ? 1 : 0 });
+    for (const [device, ratio] of deviceBattery) push({ metric: M.battery, labels: { device_id: device }, value: ratio });
+    for (const d of this.devices.values()) {
+      push({
+        metric: M.deviceInfo,
+        labels: { device_id: d.id, name: d.name_by_user ?? d.name ?? '', manufacturer: d.manufacturer ?? '', model: d.model ?? '', area_id: d.area_id ?? '' },
+        value: 1,
+      });
+    }
+    for (const [key, n] of counts) {
+      const [domain, availability] = key.split('\u0000') as [string, string];
+      out.push({ metric: M.entities, labels: { domain, availability }, value: n });
+    }
+    out.push({ metric: M.droppedSeries, labels: { reason: 'over_budget' }, value: this.droppedOverBudget });
+    return out;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * FAKE Home Assistant for the exporter's tests (HA itself cannot run here), built
+ * from HA's documented REST and WebSocket protocol (developers.home-assistant.io
+ * docs/api/websocket.md and rest.md; the examples are in
+ * exporters/homeassistant/fixtures/ha-devdocs-api-examples.json):
+ * - REST GET /api/ and /api/config with "Authorization: Bearer"; a bad token gets a
+ *   plain-text "401: Unauthorized".
+ * - WebSocket /api/websocket: auth_required on connect; auth -> auth_ok or
+ *   auth_invalid and close; no auth within the auth window (10 s) -> close.
+ * - Commands with strictly increasing ids, else {"code":"id_reuse"}; results as
+ *   {"id","type":"result","success",...}; get_states, subscribe_events,
+ *   config/{entity,device,area}_registry/list, config_entries/subscribe, ping -> pong.
+ * - Events pushed to subscribers, optionally several messages coalesced into one
+ *   JSON array frame, and a server-initiated close.
+ */
+import { createServer, type Server } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AreaEntry, ConfigEntry, DeviceEntry, EntityEntry, HaState } from '../../exporters/homeassistant/model.js';
+
+export interface FakeHa {
+  readonly url: string;
+  states: HaState[];
+  entities: EntityEntry[];
+  devices: DeviceEntry[];
+  areas: AreaEntry[];
+  configEntries: ConfigEntry[];
+  /** Counters the tests read. */
+  readonly stats: { authAttempts: number; authInvalid: number; connections: number; idReuse: number; commands: string[] };
+  /** Send several messages per frame from now on. */
+  coalesce: boolean;
+  setState(state: HaState): void;
+  removeState(entityId: string): void;
+  renameEntity(from: string, to: string): void;
+  setConfigEntryState(entryId: string, state: string): void;
+  /** Closes every client connection from the server side. */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeHa(options: { token: string; version?: string; authWindowMs?: number }): Promise<FakeHa> {
+  const version = options.version ?? '2026.9.2';
+  const clients = new Set<{ ws: WebSocket; subs: Map<string, number>; lastId: number }>();
+  const http: Server = createServer((req, res) => {
+    if (req.headers.authorization !== `Bearer ${options.token}`) {
+      res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' }).end('401: Unauthorized');
+      return;
+    }
+    if (req.url === '/api/') res.writeHead(200, { 'content-type': 'application/json' }).end('{"message":"API running."}');
+    else if (req.url === '/api/config') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version, location_name: 'Home', state: 'RUNNING' }));
+    else res.writeHead(404).end('404: Not Found');
+  });
+  const wss = new WebSocketServer({ server: http, path: '/api/websocket' });
+  const fake: FakeHa = {
+    url: '',
+    states: [],
+    entities: [],
+    devices: [],
+    areas: [],
+    configEntries: [],
+    stats: { authAttempts: 0, authInvalid: 0, connections: 0, idReuse: 0, commands: [] },
+    coalesce: false,
+    setState(state) {
+      const old = fake.states.find((s) => s.entity_id === state.entity_id) ?? null;
+      fake.states = [...fake.states.filter((s) => s.entity_id !== state.entity_id), state];
+      broadcast('state_changed', { entity_id: state.entity_id, old_state: old, new_state: state });
+    },
+    removeState(entityId) {
+      const old = fake.states.find((s) => s.entity_id === entityId) ?? null;
+      fake.states = fake.states.filter((s) => s.entity_id !== entityId);
+      broadcast('state_changed', { entity_id: entityId, old_state: old, new_state: null });
+    },
+    renameEntity(from, to) {
+      fake.entities = fake.entities.map((e) => (e.entity_id === from ? { ...e, entity_id: to } : e));
+      const st = fake.states.find((s) => s.entity_id === from);
+      fake.states = fake.states.filter((s) => s.entity_id !== from);
+      broadcast('entity_registry_updated', { action: 'update', entity_id: to, old_entity_id: from, changes: { entity_id: from } });
+      if (st) fake.setState({ ...st, entity_id: to });
+    },
+    setConfigEntryState(entryId, state) {
+      fake.configEntries = fake.configEntries.map((e) => (e.entry_id === entryId ? { ...e, state } : e));
+      const entry = fake.configEntries.find((e) => e.entry_id === entryId);
+      for (const c of clients) {
+        const id = c.subs.get('config_entries');
+        if (id !== undefined) send(c.ws, [{ id, type: 'event', event: [{ type: 'updated', entry }] }]);
+      }
+    },
+    dropConnections() {
+      for (const c of clients) c.ws.close(1001, 'going away');
+    },
+    close: () =>
+      new Promise((r) => {
+        for (const c of clients) c.ws.terminate();
+        wss.close();
+        http.close(() => r());
+      }),
+  };
+
+  const send = (ws: WebSocket, messages: unknown[]) => {
+    if (fake.coalesce && messages.length > 1) ws.send(JSON.stringify(messages));
+    else for (const m of messages) ws.send(JSON.stringify(m));
+  };
+  function broadcast(eventType: string, data: unknown): void {
+    for (const c of clients) {
+      const id = c.subs.get(eventType);
+      if (id !== undefined) {
+        send(c.ws, [{ id, type: 'event', event: { event_type: eventType, data, origin: 'LOCAL', time_fired: new Date().toISOString() } }]);
+      }
+    }
+  }
+
+  wss.on('connection', (ws) => {
+    fake.stats.connections += 1;
+    const client = { ws, subs: new Map<string, number>(), lastId: 0 };
+    let authed = false;
+    const window = setTimeout(() => {
+      if (!authed) ws.close();
+    }, options.authWindowMs ?? 10_000);
+    ws.send(JSON.stringify({ type: 'auth_required', ha_version: version }));
+    ws.on('close', () => {
+      clearTimeout(window);
+      clients.delete(client);
+    });
+    ws.on('message', (raw) => {
+      const msg = JSON.parse(String(raw)) as { id?: number; type: string; access_token?: string; event_type?: string };
+      if (!authed) {
+        if (msg.type !== 'auth') return ws.close();
+        fake.stats.authAttempts += 1;
+        if (msg.access_token !== options.token) {
+          fake.stats.authInvalid += 1;
+          ws.send(JSON.stringify({ type: 'auth_invalid', message: 'Invalid access token or password' }));
+          return ws.close();
+        }
+        authed = true;
+        clearTimeout(window);
+        clients.add(client);
+        return ws.send(JSON.stringify({ type: 'auth_ok', ha_version: version }));
+      }
+      const id = msg.id ?? 0;
+      if (id <= client.lastId) {
+        fake.stats.idReuse += 1;
+        return ws.send(JSON.stringify({ id, type: 'result', success: false, error: { code: 'id_reuse', message: 'Identifier values have to increase.' } }));
+      }
+      client.lastId = id;
+      fake.stats.commands.push(msg.type);
+      const ok = (result: unknown) => send(ws, [{ id, type: 'result', success: true, result }]);
+      switch (msg.type) {
+        case 'ping':
+          return ws.send(JSON.stringify({ id, type: 'pong' }));
+        case 'get_states':
+          return ok(fake.states);
+        case 'subscribe_events':
+          client.subs.set(msg.event_type ?? '*', id);
+          return ok(null);
+        case 'config_entries/subscribe':
+          client.subs.set('config_entries', id);
+          ok(null);
+          return send(ws, [{ id, type: 'event', event: fake.configEntries.map((entry) => ({ type: null, entry })) }]);
+        case 'config/entity_registry/list':
+          return ok(fake.entities);
+        case 'config/device_registry/list':
+          return ok(fake.devices);
+        case 'config/area_registry/list':
+          return ok(fake.areas);
+        default:
+          return send(ws, [{ id, type: 'result', success: false, error: { code: 'unknown_command', message: 'Unknown command.' } }]);
+      }
+    });
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  (fake as { url: string }).url = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+  return fake;
+}
