@@ -66,6 +66,9 @@ describe('Home Assistant exporter against the fake HA', () => {
     fake.setState({ entity_id: 'sensor.kitchen_temperature', state: '22.0', attributes: { unit_of_measurement: '°C' }, last_changed: '2026-11-22T11:00:00+00:00' });
     await expect.poll(() => v(runner, M.value, { entity_id: 'sensor.kitchen_temperature' })).toBe(22);
     expect(v(runner, M.lastEvent)).toBeGreaterThan(0);
+    // An entity added while running (old_state null).
+    fake.setState({ entity_id: 'binary_sensor.new_motion', state: 'off', attributes: {}, last_changed: '2026-11-22T12:00:00+00:00' });
+    await expect.poll(() => v(runner, M.available, { entity_id: 'binary_sensor.new_motion' })).toBe(1);
     fake.setState({ entity_id: 'sensor.kitchen_temperature', state: 'unknown', attributes: { unit_of_measurement: '°C' } });
     await expect.poll(() => v(runner, M.unknown, { entity_id: 'sensor.kitchen_temperature' })).toBe(1);
     expect(v(runner, M.value, { entity_id: 'sensor.kitchen_temperature' })).toBeUndefined();

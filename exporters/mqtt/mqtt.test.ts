@@ -160,11 +160,39 @@ describe.runIf(!missing)('MQTT exporter on Mosquitto', () => {
     const b = await broker(`allow_anonymous true\ncafile ${join(dir, 'ca.crt')}\ncertfile ${join(dir, 'server.crt')}\nkeyfile ${join(dir, 'server.key')}`, { scheme: 'mqtts' });
     const { runner } = await exporter({ url: b.url, ca_file: join(dir, 'ca.crt') });
     await waitConnected(runner);
+    // MQTT 5 over the same TLS listener.
+    const v5 = runnerFor(mqtt, { name: 'v5', url: b.url, ca_file: join(dir, 'ca.crt'), protocol_version: 5 });
+    v5.start();
+    cleanups.push(() => v5.stop());
+    await waitConnected(v5);
     // Without the CA the certificate is refused.
     const strict = runnerFor(mqtt, { name: 'no-ca', url: b.url });
     strict.start();
     cleanups.push(() => strict.stop());
     await expect.poll(() => strict.status().lastError?.message ?? '', { timeout: 10_000 }).toMatch(/certificate|self.signed|verify/i);
     expect(strict.status().up).toBe(false);
+  });
+
+  it('connects with a client certificate to a broker that requires one (mutual TLS)', async () => {
+    const dir = (await broker()).dir;
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=HomeStation test CA', '-keyout', 'ca.key', '-out', 'ca.crt');
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    for (const [name, cn, ext] of [['server', '127.0.0.1', ['-extfile', 'san.ext']], ['client', 'homestation', []]] as const) {
+      ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
+      ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', ...ext, '-out', `${name}.crt`);
+    }
+    readableByBroker(...['ca.crt', 'server.crt', 'server.key'].map((f) => join(dir, f)));
+    const b = await broker(
+      `allow_anonymous true\ncafile ${join(dir, 'ca.crt')}\ncertfile ${join(dir, 'server.crt')}\nkeyfile ${join(dir, 'server.key')}\nrequire_certificate true`,
+      { scheme: 'mqtts' },
+    );
+    const { runner } = await exporter({ url: b.url, ca_file: join(dir, 'ca.crt'), cert_file: join(dir, 'client.crt'), key_file: join(dir, 'client.key') });
+    await waitConnected(runner);
+    const anonymous = runnerFor(mqtt, { name: 'no-cert', url: b.url, ca_file: join(dir, 'ca.crt') });
+    anonymous.start();
+    cleanups.push(() => anonymous.stop());
+    await expect.poll(() => anonymous.status().lastError?.reason, { timeout: 10_000 }).toBe('unreachable');
+    expect(anonymous.status().up).toBe(false);
   });
 });
