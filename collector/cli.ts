@@ -53,6 +53,37 @@ function reportConfigError(err: unknown): number {
   throw err;
 }
 
+/**
+ * Waits for SIGTERM or SIGINT, then runs the stop steps in order (each one's failure
+ * logged, none skipped) within the shutdown timeout; exits hard past it.
+ */
+function untilSignal(log: Logger, timeoutMs: number, steps: [string, () => Promise<unknown> | undefined][]): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      const deadline = setTimeout(() => {
+        log.error({ timeoutMs }, 'shutdown took too long; exiting anyway');
+        process.exit(1);
+      }, timeoutMs);
+      deadline.unref();
+      void (async () => {
+        for (const [what, step] of steps) {
+          await Promise.resolve(step()).catch((err: Error) => log.error({ err: err.message }, `${what} did not stop cleanly`));
+        }
+        log.info('stopped');
+        log.flush();
+        clearTimeout(deadline);
+        resolve(0);
+      })();
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}
+
 async function run(configFile: string | undefined): Promise<number> {
   let config: Config;
   try {
@@ -71,31 +102,12 @@ async function run(configFile: string | undefined): Promise<number> {
   host.start();
   const remediator = config.remediator ? await startRemediatorModule(config, log, host.registry) : undefined;
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      const deadline = setTimeout(() => {
-        log.error({ timeoutMs: config.shutdownTimeout }, 'shutdown took too long; exiting anyway');
-        process.exit(1);
-      }, config.shutdownTimeout);
-      deadline.unref();
-      void (async () => {
-        await app.close().catch((err: Error) => log.error({ err: err.message }, 'HTTP server did not close cleanly'));
-        await remediator?.stop().catch((err: Error) => log.error({ err: err.message }, 'remediator did not stop cleanly'));
-        await host.stop();
-        await tracing?.shutdown().catch((err: Error) => log.error({ err: err.message }, 'spans could not be flushed'));
-        log.info('stopped');
-        log.flush();
-        clearTimeout(deadline);
-        resolve(0);
-      })();
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
-  });
+  return untilSignal(log, config.shutdownTimeout, [
+    ['HTTP server', () => app.close()],
+    ['remediator', () => remediator?.stop()],
+    ['exporters', () => host.stop()],
+    ['tracing', () => tracing?.shutdown()],
+  ]);
 }
 
 /** Loaded only when the config has a remediator section: dockerode and SQLite stay out otherwise. */
@@ -120,23 +132,10 @@ async function remediatorOnly(configFile: string | undefined): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const remediator = await startRemediatorModule(config, log, registry);
-  return new Promise<number>((resolve) => {
-    const shutdown = (signal: NodeJS.Signals) => {
-      log.info({ signal }, 'shutting down');
-      const deadline = setTimeout(() => process.exit(1), config.shutdownTimeout);
-      deadline.unref();
-      void (async () => {
-        await remediator.stop().catch((err: Error) => log.error({ err: err.message }, 'remediator did not stop cleanly'));
-        await tracing?.shutdown().catch(() => undefined);
-        log.info('stopped');
-        log.flush();
-        clearTimeout(deadline);
-        resolve(0);
-      })();
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
-  });
+  return untilSignal(log, config.shutdownTimeout, [
+    ['remediator', () => remediator.stop()],
+    ['tracing', () => tracing?.shutdown()],
+  ]);
 }
 
 /** Calls the running remediator's API with the config's credentials. */

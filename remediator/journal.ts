@@ -82,6 +82,28 @@ const toIncident = (r: IncidentRow): Incident => ({
   recoverySeconds: r.recovery_seconds,
 });
 
+interface EntryRow {
+  id: number;
+  at: number;
+  incident_id: number | null;
+  service: string | null;
+  kind: JournalEntry['kind'];
+  what: string;
+  result: string;
+  detail: string | null;
+}
+
+const toEntry = (r: EntryRow): JournalEntry => ({
+  id: r.id,
+  at: r.at,
+  incidentId: r.incident_id,
+  service: r.service,
+  kind: r.kind,
+  what: r.what,
+  result: r.result,
+  detail: r.detail,
+});
+
 export class Journal {
   private constructor(private readonly db: BetterSqlite3.Database) {}
 
@@ -169,31 +191,12 @@ export class Journal {
   }
 
   entries(incidentId: number): JournalEntry[] {
-    interface Row { id: number; at: number; incident_id: number | null; service: string | null; kind: JournalEntry['kind']; what: string; result: string; detail: string | null }
-    return (this.db.prepare('SELECT * FROM entries WHERE incident_id = ? ORDER BY id').all(incidentId) as Row[]).map((r) => ({
-      id: r.id,
-      at: r.at,
-      incidentId: r.incident_id,
-      service: r.service,
-      kind: r.kind,
-      what: r.what,
-      result: r.result,
-      detail: r.detail,
-    }));
+    return (this.db.prepare('SELECT * FROM entries WHERE incident_id = ? ORDER BY id').all(incidentId) as EntryRow[]).map(toEntry);
   }
 
   /** Entries not tied to an incident (suppressed alerts), newest first. */
   recentEntries(limit = 100): JournalEntry[] {
-    return (this.db.prepare('SELECT * FROM entries ORDER BY id DESC LIMIT ?').all(limit) as { id: number; at: number; incident_id: number | null; service: string | null; kind: JournalEntry['kind']; what: string; result: string; detail: string | null }[]).map((r) => ({
-      id: r.id,
-      at: r.at,
-      incidentId: r.incident_id,
-      service: r.service,
-      kind: r.kind,
-      what: r.what,
-      result: r.result,
-      detail: r.detail,
-    }));
+    return (this.db.prepare('SELECT * FROM entries ORDER BY id DESC LIMIT ?').all(limit) as EntryRow[]).map(toEntry);
   }
 
   getState(key: string): string | undefined {
