@@ -2,36 +2,18 @@
  * `homestation run` with a remediator section, driven by the CLI a human uses
  * (pause, resume, incidents, remediate) and traced over OTLP/HTTP.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, startDaemon } from '../helpers/cli.js';
-import { containerState, freePort, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../helpers/podman.js';
+import { containerState, freePort, podman, podmanSuite, runWeb } from '../helpers/podman.js';
 import { TOKEN } from '../helpers/remediator.js';
-import { missingToolsMessage } from '../helpers/tools.js';
 
-const missing = missingToolsMessage(['podman', 'runc', 'busybox']);
-let engine: PodmanService;
-let dir: string;
 const name = `hs-t-cli-${process.pid}`;
+const suite = podmanSuite('hs-remcli', () => [name]);
+const missing = suite.missing;
 
-beforeAll(async () => {
-  if (missing) {
-    if (process.env.CI === 'true') throw new Error(missing);
-    return;
-  }
-  engine = await startPodmanService();
-  dir = mkdtempSync(join(tmpdir(), 'hs-remcli-'));
-}, 60_000);
-
-afterAll(async () => {
-  if (missing) return;
-  removeContainers([name]);
-  await engine?.stop();
-  rmSync(dir, { recursive: true, force: true });
-}, 60_000);
 
 interface Span { name: string; spanId: string; parentSpanId?: string; attributes: { key: string; value: { stringValue?: string; intValue?: string } }[] }
 
@@ -48,17 +30,17 @@ describe.runIf(!missing)('remediator through homestation run and the CLI', () =>
     });
     await new Promise<void>((r) => otlp.listen(0, '127.0.0.1', r));
     const port = await freePort();
-    writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
-    const config = join(dir, 'config.yaml');
+    writeFileSync(join(suite.dir(), 'token'), `${TOKEN}\n`);
+    const config = join(suite.dir(), 'config.yaml');
     writeFileSync(
       config,
       `server: { host: 127.0.0.1, port: 0 }
 remediator:
   host: 127.0.0.1
   port: ${port}
-  auth: { bearer_token_file: ${join(dir, 'token')} }
-  docker: { host: "${engine.dockerHost}" }
-  journal: ${join(dir, 'journal.db')}
+  auth: { bearer_token_file: ${join(suite.dir(), 'token')} }
+  docker: { host: "${suite.engine().dockerHost}" }
+  journal: ${join(suite.dir(), 'journal.db')}
   services:
     - { name: web, container: ${name}, stop_timeout: 1s, recovery_deadline: 20s }
   policies:

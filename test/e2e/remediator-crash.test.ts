@@ -3,51 +3,32 @@
  * on the same journal: it finds the unfinished incident, re-checks the service and
  * records the outcome, and no entry written before the kill is lost.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDaemon } from '../helpers/cli.js';
-import { containerState, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../helpers/podman.js';
+import { containerState, podman, podmanSuite, runWeb } from '../helpers/podman.js';
 import { alertPayload, TOKEN } from '../helpers/remediator.js';
-import { missingToolsMessage } from '../helpers/tools.js';
 
-const missing = missingToolsMessage(['podman', 'runc', 'busybox']);
-let engine: PodmanService;
-let dir: string;
 const name = `hs-t-crash-${process.pid}`;
-
 interface Step { kind: string; what: string; result: string }
 interface ApiIncident { id: number; state: string; reason: string | null; steps: Step[] }
+const suite = podmanSuite('hs-crash', () => [name]);
+const missing = suite.missing;
 
-beforeAll(async () => {
-  if (missing) {
-    if (process.env.CI === 'true') throw new Error(missing);
-    return;
-  }
-  engine = await startPodmanService();
-  dir = mkdtempSync(join(tmpdir(), 'hs-crash-'));
-}, 60_000);
-
-afterAll(async () => {
-  if (missing) return;
-  removeContainers([name]);
-  await engine?.stop();
-  rmSync(dir, { recursive: true, force: true });
-}, 60_000);
 
 describe.runIf(!missing)('remediator killed mid-action', () => {
   it('finds the unfinished incident after a restart, re-checks and records the outcome', async () => {
-    writeFileSync(join(dir, 'token'), TOKEN);
-    const config = join(dir, 'config.yaml');
+    writeFileSync(join(suite.dir(), 'token'), TOKEN);
+    const config = join(suite.dir(), 'config.yaml');
     writeFileSync(
       config,
       `remediator:
   host: 127.0.0.1
   port: 0
-  auth: { bearer_token_file: ${join(dir, 'token')} }
-  docker: { host: "${engine.dockerHost}" }
-  journal: ${join(dir, 'journal.db')}
+  auth: { bearer_token_file: ${join(suite.dir(), 'token')} }
+  docker: { host: "${suite.engine().dockerHost}" }
+  journal: ${join(suite.dir(), 'journal.db')}
   services:
     # A service that ignores SIGTERM: its stop takes the whole 8 s grace period.
     - { name: slow, container: ${name}, stop_timeout: 8s, recovery_deadline: 15s }

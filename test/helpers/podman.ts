@@ -11,6 +11,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { missingToolsMessage } from './tools.js';
 
 export const IMAGE = 'localhost/hs-busybox:test';
 /** The project's containers.conf, from test/helpers/ or from its build in dist/test/helpers/. */
@@ -136,4 +138,30 @@ export function removeContainers(names: readonly string[]): void {
 export function containerState(name: string): { running: boolean; startedAt: string; id: string } {
   const [running, startedAt, id] = podman(['inspect', '--format', '{{.State.Running}}|{{.State.StartedAt}}|{{.Id}}', name]).split('|') as [string, string, string];
   return { running: running === 'true', startedAt, id };
+}
+
+/**
+ * The usual set-up of a podman test file: the engine and a temp dir before all
+ * tests, removed after (with the named containers). In CI a missing engine fails
+ * the file; elsewhere `missing` says why the tests are skipped.
+ */
+export function podmanSuite(prefix: string, containers: () => readonly string[]): { readonly missing: string | undefined; engine(): PodmanService; dir(): string } {
+  const missing = missingToolsMessage(['podman', 'runc', 'busybox']);
+  let engine: PodmanService | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    if (missing) {
+      if (process.env.CI === 'true') throw new Error(missing);
+      return;
+    }
+    engine = await startPodmanService();
+    dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  }, 60_000);
+  afterAll(async () => {
+    if (missing) return;
+    removeContainers(containers());
+    await engine?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+  return { missing, engine: () => engine as PodmanService, dir: () => dir as string };
 }
