@@ -193,11 +193,14 @@ async function collect(exporter: string | undefined, instance: string | undefine
     );
     return 2;
   }
-  for (const r of host.runners) await r.collectOnce();
+  // Pull instances collect once; stream instances connect, sync, and are read once
+  // they are up or their timeout has passed.
+  await Promise.all(host.runners.map((r) => r.collectOrSync()));
   process.stdout.write(await host.registry.metrics());
+  // Exit 1 when an instance failed, so scripts can tell (read before stopping streams).
+  const allUp = host.runners.every((r) => r.status().up);
   await host.stop();
-  // Exit 1 when an instance failed, so scripts can tell.
-  return host.runners.every((r) => r.status().up) ? 0 : 1;
+  return allUp ? 0 : 1;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -121,6 +121,25 @@ export class InstanceRunner {
     }
   }
 
+  /**
+   * One round for `homestation collect`: a pull instance collects once; a stream
+   * instance starts and is given until its timeout to come up.
+   */
+  async collectOrSync(): Promise<void> {
+    const impl = await this.ensureCreated().catch((err: unknown) => {
+      this.fail(asExporterError(err), this.deps.now(), 0);
+      return undefined;
+    });
+    if (!impl) return;
+    if (impl.mode === 'pull') return this.collectOnce();
+    await this.startStream(impl);
+    const end = Date.now() + this.config.timeout;
+    while (Date.now() < end && !this.status().up) await new Promise((r) => setTimeout(r, 50));
+    // Up: give retained messages and the first sync a moment to arrive.
+    if (this.status().up) await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, end - Date.now()))));
+    if (this.timer) clearTimeout(this.timer);
+  }
+
   private async startStream(impl: Extract<ExporterInstance, { mode: 'stream' }>): Promise<void> {
     const t0 = this.deps.now();
     try {

@@ -95,7 +95,7 @@ export const mqtt = defineExporter<MqttConfig>({
           ctx.log.info({ url: config.url, topics: topics() }, 'connected to the MQTT broker');
         });
         client.on('close', () => {
-          if (state.connected) ctx.log.warn({ url: config.url }, 'disconnected from the MQTT broker; reconnecting');
+          if (state.connected && client) ctx.log.warn({ url: config.url }, 'disconnected from the MQTT broker; reconnecting');
           state.connected = false;
           lastError ??= new ExporterError('unreachable', `disconnected from ${config.url}`);
           // Back off: 1 s, 2 s, 4 s ... up to a minute.

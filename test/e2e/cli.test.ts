@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startDaemon } from '../helpers/cli.js';
 import { requireTools } from '../helpers/tools.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { connectAsync } from 'mqtt';
 
 let dir: string;
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -80,6 +82,23 @@ describe('homestation CLI', () => {
     expect(res.stdout).toContain(`homestation_backup_snapshots{exporter_instance="nas",set="${set}"} 1\n`);
     expect(res.stdout).toContain('homestation_exporter_up{exporter="backup",exporter_instance="nas"} 1\n');
     expect(res.stdout).not.toContain('process_cpu');
+  });
+
+  it('collect mqtt connects, reads retained state and prints it', async (ctx) => {
+    requireTools(ctx, 'mosquitto');
+    const broker = await startMosquitto();
+    try {
+      const pub = await connectAsync(broker.url, { reconnectPeriod: 0 });
+      await pub.publishAsync('zigbee2mqtt/bridge/state', '{"state":"online"}', { retain: true, qos: 1 });
+      await pub.endAsync();
+      const file = config('mqtt.yaml', `exporters:\n  mqtt:\n    - { name: local, url: "${broker.url}", timeout: 5s }\n`);
+      const res = runCli(['collect', 'mqtt', '--config', file]);
+      expect(res.code).toBe(0);
+      expect(res.stdout).toContain('homestation_mqtt_zigbee2mqtt_bridge_online{exporter_instance="local",base_topic="zigbee2mqtt"} 1');
+      expect(res.stdout).toContain('homestation_exporter_up{exporter="mqtt",exporter_instance="local"} 1');
+    } finally {
+      await broker.stop();
+    }
   });
 
   it('collect exits 1 and says why when the instance fails', () => {
