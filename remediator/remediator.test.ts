@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertPayload, startTestRemediator, TOKEN, type TestRemediator } from '../test/helpers/remediator.js';
-import { IMAGE, containerState, freePort, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../test/helpers/podman.js';
+import { IMAGE, containerState, podman, removeContainers, reservePort, runWeb, startPodmanService, type PodmanService } from '../test/helpers/podman.js';
 import { missingToolsMessage } from '../test/helpers/tools.js';
 
 const missing = missingToolsMessage(['podman', 'runc', 'busybox']);
@@ -14,7 +14,7 @@ let rem: TestRemediator;
 const uid = `${process.pid}`;
 const N = (n: string) => `hs-t-${n}-${uid}`;
 const ALL = ['stopped', 'hung', 'redeploy', 'rollback', 'flappy', 'db', 'app', 'dup', 'unlabeled', 'untouched', 'dry', 'paused', 'self', 'broken', 'compose', 'tcp', 'maint'].map(N);
-const ports: Record<string, number> = {};
+const ports = {} as Record<"hung" | "rollback" | "tcp", { port: number; release(): Promise<void> }>;
 
 const steps = (incidentId: number) => rem.journal.entries(incidentId).map((e) => `${e.kind}:${e.what}:${e.result}`);
 const lastIncident = () => rem.journal.incidents(1)[0]!;
@@ -28,23 +28,23 @@ beforeAll(async () => {
     return;
   }
   engine = await startPodmanService();
-  ports.hung = await freePort();
-  ports.rollback = await freePort();
-  ports.tcp = await freePort();
+  ports.hung = await reservePort();
+  ports.rollback = await reservePort();
+  ports.tcp = await reservePort();
   rem = await startTestRemediator(
     engine.dockerHost,
     `  cooldown: 0s
   rate_limit: { max_actions: 2, window: 1h }
   services:
-    - { name: hung, container: ${N('hung')}, probe: { http: { url: "http://127.0.0.1:${ports.hung}/" }, timeout: 1s }, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: hung, container: ${N('hung')}, probe: { http: { url: "http://127.0.0.1:${ports.hung.port}/" }, timeout: 1s }, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: redeploy, container: ${N('redeploy')}, probe: { exec: [cat, /data/precious] }, recovery_deadline: 20s, stop_timeout: 1s }
-    - { name: rollback, container: ${N('rollback')}, probe: { http: { url: "http://127.0.0.1:${ports.rollback}/ready" }, timeout: 1s }, recovery_deadline: 4s, stop_timeout: 1s }
+    - { name: rollback, container: ${N('rollback')}, probe: { http: { url: "http://127.0.0.1:${ports.rollback.port}/ready" }, timeout: 1s }, recovery_deadline: 4s, stop_timeout: 1s }
     - { name: flappy, container: ${N('flappy')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: db, container: ${N('db')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: app, container: ${N('app')}, depends_on: [db], recovery_deadline: 20s, stop_timeout: 1s }
     - { name: broken, container: ${N('broken')}, recovery_deadline: 2s, stop_timeout: 1s }
     - { name: composed, compose: { project: hs-test, service: ${N('compose')} }, recovery_deadline: 20s, stop_timeout: 1s }
-    - { name: tcp, container: ${N('tcp')}, probe: { tcp: { host: 127.0.0.1, port: ${ports.tcp} } }, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: tcp, container: ${N('tcp')}, probe: { tcp: { host: 127.0.0.1, port: ${ports.tcp.port} } }, recovery_deadline: 20s, stop_timeout: 1s }
   policies:
     - { match: { alertname: ServiceDown, ladder: redeploy }, ladder: [{ action: redeploy }] }
     - { match: { alertname: ServiceDown, policy: slow }, ladder: [{ action: restart }], cooldown: 10m }
@@ -303,8 +303,8 @@ describe.runIf(!missing)('remediator on podman', () => {
     await fire('tcp');
     await rem.engine.idle();
     const incident = lastIncident();
-    expect(incident).toMatchObject({ service: 'tcp', state: 'recovered' });
-    expect(rem.journal.entries(incident.id).find((e) => e.what === 'after')?.detail).toBe(`tcp 127.0.0.1:${ports.tcp}: connected`);
+    expect(incident, JSON.stringify(rem.journal.entries(incident.id))).toMatchObject({ service: 'tcp', state: 'recovered' });
+    expect(rem.journal.entries(incident.id).find((e) => e.what === 'after')?.detail).toBe(`tcp 127.0.0.1:${ports.tcp.port}: connected`);
   });
 
   it('refuses a service in a maintenance silence', async () => {

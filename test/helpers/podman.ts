@@ -85,6 +85,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A port held open until `release()`: tests that must name a port in a config long
+ * before a container publishes it keep other processes from taking it meanwhile.
+ */
+export async function reservePort(): Promise<{ port: number; release(): Promise<void> }> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  return { port, release: () => new Promise((r) => srv.close(() => r())) };
+}
+
 export interface WebContainer {
   readonly name: string;
   readonly port: number;
@@ -98,9 +109,13 @@ export interface WebContainer {
  */
 export async function runWeb(
   name: string,
-  options: { optIn?: boolean; volume?: string; labels?: Record<string, string>; port?: number; ignoreTerm?: boolean } = {},
+  options: { optIn?: boolean; volume?: string; labels?: Record<string, string>; port?: number | { port: number; release(): Promise<void> }; ignoreTerm?: boolean } = {},
 ): Promise<WebContainer> {
-  const port = options.port ?? (await freePort());
+  let port: number;
+  if (typeof options.port === 'object') {
+    port = options.port.port;
+    await options.port.release(); // held until now, so nobody else took it
+  } else port = options.port ?? (await freePort());
   const args = ['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:80`];
   if (options.optIn ?? true) args.push('--label', 'homestation.remediate=true');
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('--label', `${k}=${v}`);
