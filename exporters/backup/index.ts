@@ -7,11 +7,8 @@
  */
 import type { ConfigProblem } from '../../collector/contract.js';
 import { defineExporter } from '../../collector/contract.js';
-import { createBorgSource } from './borg.js';
-import { createFilesSource } from './files.js';
 import { backupMetrics } from './metrics.js';
 import { isValidZone } from './parse/timestamp.js';
-import { createResticSource } from './restic.js';
 import { backupSchema, type BackupConfig } from './schema.js';
 
 const SOURCES = ['restic', 'borg', 'files'] as const;
@@ -74,9 +71,10 @@ export const backup = defineExporter<BackupConfig>({
     if (config.files) problems.push(...duplicateSetNames(config.files.sets, 'files'));
     return problems;
   },
-  create(ctx, config) {
-    if (config.restic) return createResticSource(ctx, config, config.restic);
-    if (config.borg) return createBorgSource(ctx, config, config.borg);
-    return createFilesSource(ctx, config, config.files!);
+  // Each source's code (and its libraries) loads only when an instance uses it.
+  async create(ctx, config) {
+    if (config.restic) return (await import('./restic.js')).createResticSource(ctx, config, config.restic);
+    if (config.borg) return (await import('./borg.js')).createBorgSource(ctx, config, config.borg);
+    return (await import('./files.js')).createFilesSource(ctx, config, config.files!);
   },
 });

@@ -1,0 +1,94 @@
+/** The Home Assistant exporter's connection and model, loaded only when an instance is configured. */
+import { readFileSync } from 'node:fs';
+import { ExporterError, type InstanceBase, type InstanceContext, type StreamInstance } from '../../collector/contract.js';
+import { HaClient } from './client.js';
+import type { HaConfig } from './index.js';
+import { HaModel, type AreaEntry, type ConfigEntry, type DeviceEntry, type EntityEntry, type HaState } from './model.js';
+
+export function createHaInstance(ctx: InstanceContext, config: HaConfig & InstanceBase): StreamInstance {
+  const token = config.token_file ? readFileSync(config.token_file, 'utf8').trim() : (config.token as string);
+  const model = new HaModel(
+    {
+      includeDomains: config.include_domains,
+      excludeDomains: config.exclude_domains,
+      includeEntities: config.include_entities,
+      excludeEntities: config.exclude_entities,
+      includeIntegrations: config.include_integrations,
+      excludeIntegrations: config.exclude_integrations,
+    },
+    config.max_series,
+  );
+  const client = new HaClient({ url: config.url, token, pingIntervalMs: config.ping_interval, log: ctx.log });
+  let reconnects = 0;
+  let everReady = false;
+  let synced = false;
+
+  const restVersion = async (): Promise<void> => {
+    try {
+      const res = await fetch(new URL('/api/config', config.url), { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+      if (res.ok) model.version = ((await res.json()) as { version?: string }).version;
+      else ctx.log.warn({ status: res.status }, 'Home Assistant REST /api/config refused');
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message }, 'Home Assistant REST /api/config failed');
+    }
+  };
+
+  /** Everything from scratch, after every (re)connect. */
+  const resync = async (): Promise<void> => {
+    synced = false;
+    await client.subscribe({ type: 'subscribe_events', event_type: 'state_changed' }, (event) => {
+      const data = event?.data as { entity_id?: string; new_state?: HaState | null } | undefined;
+      if (!data?.entity_id) return;
+      model.lastEvent = ctx.now();
+      model.stateChanged(data.entity_id, data.new_state ?? null);
+    });
+    const refetch = async (type: string, apply: (result: unknown) => void) => {
+      const r = await client.command({ type });
+      if (r.success && Array.isArray(r.result)) apply(r.result);
+      else ctx.log.warn({ command: type, error: r.error?.message }, 'Home Assistant command failed');
+    };
+    const entities = () => refetch('config/entity_registry/list', (r) => model.setEntities(r as EntityEntry[]));
+    const devices = () => refetch('config/device_registry/list', (r) => model.setDevices(r as DeviceEntry[]));
+    const areas = () => refetch('config/area_registry/list', (r) => model.setAreas(r as AreaEntry[]));
+    await client.subscribe({ type: 'subscribe_events', event_type: 'entity_registry_updated' }, (event) => {
+      const d = event?.data as { action?: string; entity_id?: string; old_entity_id?: string } | undefined;
+      if (d?.action && d.entity_id) model.entityRegistryUpdated(d.action, d.entity_id, d.old_entity_id);
+      void entities();
+    });
+    await client.subscribe({ type: 'subscribe_events', event_type: 'device_registry_updated' }, () => void devices());
+    await client.subscribe({ type: 'subscribe_events', event_type: 'area_registry_updated' }, () => void areas());
+    await client.subscribe({ type: 'config_entries/subscribe' }, (event) => {
+      if (Array.isArray(event)) model.configEntriesChanged(event as unknown as { type: string | null; entry: ConfigEntry }[]);
+    });
+    const states = await client.command({ type: 'get_states' });
+    if (states.success && Array.isArray(states.result)) model.setStates(states.result as HaState[]);
+    await Promise.all([entities(), devices(), areas(), restVersion()]);
+    synced = true;
+    ctx.log.info({ entities: model.states.size }, 'Home Assistant synced');
+  };
+
+  client.on('ready', () => {
+    if (everReady) reconnects += 1;
+    everReady = true;
+    void resync();
+  });
+  client.on('rtt', (s: number) => {
+    model.rttSeconds = s;
+  });
+  client.on('auth_invalid', (message?: string) => {
+    ctx.log.error({ reason: 'auth', message }, 'Home Assistant refused the token; not retrying (it bans IPs after repeated failures) until the config changes');
+  });
+
+  return {
+    mode: 'stream',
+    start: () => client.start(),
+    stop: () => client.stop(),
+    snapshot() {
+      if (client.connected && synced) return { up: true, samples: model.snapshot(true, reconnects) };
+      const error = client.authRefused
+        ? new ExporterError('auth', 'Home Assistant refused the access token (auth_invalid)', { hint: 'create a new long-lived access token and restart HomeStation' })
+        : new ExporterError('unreachable', `not connected to ${config.url}${client.lastError ? `: ${client.lastError}` : ''}`, { hint: 'is Home Assistant running and reachable?' });
+      return { up: false, samples: [], error };
+    },
+  };
+}

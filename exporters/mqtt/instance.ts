@@ -1,0 +1,99 @@
+/** The MQTT exporter's connection and state, loaded only when an instance is configured. */
+import { readFileSync } from 'node:fs';
+import type { MqttClient } from 'mqtt';
+import { ExporterError, type InstanceBase, type InstanceContext, type StreamInstance } from '../../collector/contract.js';
+import { handleMessage } from './handler.js';
+import type { MqttConfig } from './schema.js';
+import { MqttState } from './state.js';
+
+/** CONNACK codes of a refused login: 3.1.1 (4, 5) and 5.0 (134, 135). */
+const AUTH_CODES = new Set([4, 5, 134, 135]);
+const BACKOFF_MAX_MS = 60_000;
+
+export async function createMqttInstance(ctx: InstanceContext, config: MqttConfig & InstanceBase): Promise<StreamInstance> {
+  // Loaded only when an MQTT instance is configured.
+  const { connect } = await import('mqtt');
+  const state = new MqttState(config.ttl, config.max_series, ctx.log);
+  let client: MqttClient | undefined;
+  let lastError: ExporterError | undefined = new ExporterError('unreachable', `not connected to ${config.url} yet`);
+  let backoff = 1000;
+  let everConnected = false;
+
+  const topics = (): string[] => [
+    ...(config.sys ? ['$SYS/#'] : []),
+    ...(config.zigbee2mqtt.enabled ? [`${config.zigbee2mqtt.base_topic}/#`] : []),
+    ...(config.tasmota.enabled ? [`${config.tasmota.prefix}/+/LWT`] : []),
+    ...config.availability.map((a) => a.topic),
+    ...config.metrics.map((m) => m.topic),
+  ];
+
+  return {
+    mode: 'stream',
+    async start() {
+      const password = config.password_file ? readFileSync(config.password_file, 'utf8').replace(/\r?\n$/, '') : config.password;
+      client = connect(config.url, {
+        clientId: config.client_id ?? `homestation-${ctx.instance}-${process.pid}`,
+        username: config.username,
+        password,
+        protocolVersion: config.protocol_version,
+        keepalive: Math.round(config.keepalive / 1000),
+        reconnectPeriod: backoff,
+        connectTimeout: 10_000,
+        clean: true,
+        resubscribe: true,
+        ...(config.ca_file ? { ca: readFileSync(config.ca_file) } : {}),
+        ...(config.cert_file ? { cert: readFileSync(config.cert_file) } : {}),
+        ...(config.key_file ? { key: readFileSync(config.key_file) } : {}),
+      });
+      client.on('connect', () => {
+        if (everConnected) state.reconnects += 1;
+        everConnected = true;
+        state.connected = true;
+        lastError = undefined;
+        backoff = 1000;
+        if (client) client.options.reconnectPeriod = backoff;
+        // Subscribed on every connect: a clean session keeps no subscriptions.
+        client?.subscribe(
+          topics().map((t) => t),
+          { qos: 1 },
+          (err) => {
+            if (err) ctx.log.error({ err: err.message }, 'subscribe failed');
+          },
+        );
+        ctx.log.info({ url: config.url, topics: topics() }, 'connected to the MQTT broker');
+      });
+      client.on('close', () => {
+        if (state.connected && client) ctx.log.warn({ url: config.url }, 'disconnected from the MQTT broker; reconnecting');
+        state.connected = false;
+        lastError ??= new ExporterError('unreachable', `disconnected from ${config.url}`);
+        // Back off: 1 s, 2 s, 4 s ... up to a minute.
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+        if (client) client.options.reconnectPeriod = backoff;
+      });
+      client.on('error', (err: Error & { code?: number | string }) => {
+        if (typeof err.code === 'number' && AUTH_CODES.has(err.code)) {
+          state.authFailures += 1;
+          lastError = new ExporterError('auth', `the broker refused the login: ${err.message}`, { hint: 'check username and password_file' });
+        } else {
+          lastError = new ExporterError('unreachable', `${config.url}: ${err.message}`, { hint: 'is the broker running and reachable?' });
+        }
+        ctx.log.error({ url: config.url, err: err.message, reason: lastError.reason }, 'MQTT connection error');
+      });
+      client.on('message', (topic, payload, packet) => {
+        const now = ctx.now();
+        state.lastMessage = now;
+        state.messages[handleMessage(config, state, { topic, payload, retain: packet.retain }, now)] += 1;
+      });
+    },
+    async stop() {
+      const c = client;
+      client = undefined;
+      if (c) await c.endAsync(true);
+    },
+    snapshot() {
+      return state.connected
+        ? { up: true, samples: state.snapshot(ctx.now()) }
+        : { up: false, samples: [], error: lastError ?? new ExporterError('unreachable', `not connected to ${config.url}`) };
+    },
+  };
+}
