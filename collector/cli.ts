@@ -12,7 +12,7 @@ import { ConfigError, formatProblem, loadConfigFile, loadDefaultConfig, type Con
 import { rootSchema } from './config/schema.js';
 import { Host } from './host.js';
 import { buildApp } from './http/app.js';
-import { createLogger, silentLogger } from './logging.js';
+import { createLogger } from './logging.js';
 import { EXPORTERS } from './registry.js';
 import { startTracing } from './tracing.js';
 import { VERSION } from './version.js';
@@ -302,7 +302,6 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    silentLogger();
     process.stderr.write(`homestation: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
   },

@@ -194,10 +194,6 @@ export class Journal {
     return (this.db.prepare('SELECT * FROM entries WHERE incident_id = ? ORDER BY id').all(incidentId) as EntryRow[]).map(toEntry);
   }
 
-  /** Entries not tied to an incident (suppressed alerts), newest first. */
-  recentEntries(limit = 100): JournalEntry[] {
-    return (this.db.prepare('SELECT * FROM entries ORDER BY id DESC LIMIT ?').all(limit) as EntryRow[]).map(toEntry);
-  }
 
   getState(key: string): string | undefined {
     return (this.db.prepare('SELECT value FROM state WHERE key = ?').get(key) as { value: string } | undefined)?.value;

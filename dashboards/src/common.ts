@@ -16,9 +16,6 @@ import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk
 /** Every panel reads the datasource the user picks: no datasource by name. */
 export const DS: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
-/** The provisioned Prometheus datasource (dashboards/provisioning/datasources). */
-export const DATASOURCE_UID = 'homestation-prometheus';
-
 export function dashboard(title: string, uid: string, description: string): DashboardBuilder {
   return new DashboardBuilder(title)
     .uid(uid)
