@@ -44,6 +44,15 @@ function loadConfig(file: string | undefined): Config {
   return file ? loadConfigFile(file, EXPORTERS) : loadDefaultConfig(EXPORTERS);
 }
 
+/** The config, or the exit code after printing every problem of it. */
+function configOrExitCode(file: string | undefined): Config | number {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    return reportConfigError(err);
+  }
+}
+
 function reportConfigError(err: unknown): number {
   if (err instanceof ConfigError) {
     process.stderr.write(`homestation: the configuration is invalid (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}):\n`);
@@ -85,12 +94,8 @@ function untilSignal(log: Logger, timeoutMs: number, steps: [string, () => Promi
 }
 
 async function run(configFile: string | undefined): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig(configFile);
-  } catch (err) {
-    return reportConfigError(err);
-  }
+  const config = configOrExitCode(configFile);
+  if (typeof config === 'number') return config;
   const log = await createLogger(config.log);
   const tracing = await startTracing(log);
   const host = new Host(config, EXPORTERS, { log });
@@ -117,12 +122,8 @@ async function startRemediatorModule(config: Config, log: Logger, registry: Regi
 }
 
 async function remediatorOnly(configFile: string | undefined): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig(configFile);
-  } catch (err) {
-    return reportConfigError(err);
-  }
+  const config = configOrExitCode(configFile);
+  if (typeof config === 'number') return config;
   if (!config.remediator) {
     process.stderr.write(`homestation remediator: ${config.source} has no remediator section\n`);
     return 2;
@@ -140,12 +141,8 @@ async function remediatorOnly(configFile: string | undefined): Promise<number> {
 
 /** Calls the running remediator's API with the config's credentials. */
 async function remediatorApi(configFile: string | undefined, method: 'GET' | 'POST', path: string, body?: unknown): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig(configFile);
-  } catch (err) {
-    return reportConfigError(err);
-  }
+  const config = configOrExitCode(configFile);
+  if (typeof config === 'number') return config;
   const r = config.remediator;
   if (!r) {
     process.stderr.write(`homestation: ${config.source} has no remediator section\n`);
@@ -179,12 +176,8 @@ async function collect(exporter: string | undefined, instance: string | undefine
     process.stderr.write(`homestation collect: unknown exporter "${exporter}" (known: ${EXPORTERS.map((k) => k.name).join(', ')})\n`);
     return 2;
   }
-  let config: Config;
-  try {
-    config = loadConfig(configFile);
-  } catch (err) {
-    return reportConfigError(err);
-  }
+  const config = configOrExitCode(configFile);
+  if (typeof config === 'number') return config;
   const log = await createLogger({ ...config.log, level: config.log.level });
   const host = new Host(config, EXPORTERS, { log, processMetrics: false, only: { exporter, instance } });
   if (host.runners.length === 0) {

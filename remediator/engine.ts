@@ -5,7 +5,7 @@
  * escalation ladder, each step followed by a recovery check. Every guard fails
  * closed: one that cannot be evaluated refuses the action.
  */
-import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { ContainerInfo, DockerDriver } from './docker/driver.js';
 import { OPT_IN_LABEL } from './docker/driver.js';
@@ -14,7 +14,8 @@ import type { RemediatorMetrics } from './metrics.js';
 import type { Notifier } from './notify.js';
 import { alertKey, matchPolicy } from './policy.js';
 import { checkOnce, waitForRecovery, type CheckResult } from './probe.js';
-import type { ActionName, PolicyConfig, RemediatorConfig, ServiceConfig, StepConfig } from './schema.js';
+import { SERVICE_DEFAULTS, type ActionName, type PolicyConfig, type RemediatorConfig, type ServiceConfig, type StepConfig } from './schema.js';
+import { parseDuration } from '../collector/duration.js';
 import type { WebhookAlert, WebhookPayload } from './webhook-schema.js';
 
 const tracer = trace.getTracer('homestation-remediator');
@@ -253,8 +254,8 @@ export class Engine {
         // Not listed: the container of that name, if it opted in by label.
         name,
         container: name,
-        recovery_deadline: 60_000,
-        stop_timeout: 10_000,
+        recovery_deadline: parseDuration(SERVICE_DEFAULTS.recovery_deadline),
+        stop_timeout: parseDuration(SERVICE_DEFAULTS.stop_timeout),
       }
     );
   }
@@ -282,7 +283,8 @@ export class Engine {
     try {
       await tracer.startActiveSpan(`remediate ${service.name}`, { attributes: { 'homestation.service': service.name, 'homestation.incident': incident.id } }, async (span) => {
         try {
-          await this.actInSpan(incident, service, ladder, dryRun, span);
+          // Step spans are children of this one through the active context.
+          await this.actInSpan(incident, service, ladder, dryRun);
         } finally {
           const final = this.journal.incident(incident.id);
           span.setAttribute('homestation.outcome', final?.state ?? 'unknown');
@@ -303,7 +305,7 @@ export class Engine {
     void this.notifier.notify({ kind: 'refused', service: incident.service, incidentId: incident.id, message: detail });
   }
 
-  private async actInSpan(incident: Incident, service: ServiceConfig, ladder: readonly StepConfig[], dryRun: boolean, span: Span): Promise<void> {
+  private async actInSpan(incident: Incident, service: ServiceConfig, ladder: readonly StepConfig[], dryRun: boolean): Promise<void> {
     const container = await this.driver.find(service);
     if (!container) return this.refuseInFlight(incident, 'not_found', `no container for service ${service.name}`);
     const listed = this.config.services.some((s) => s.name === service.name);
@@ -349,7 +351,7 @@ export class Engine {
           this.finish(incident, 'resolved', 'the alert resolved before the next step');
           return;
         }
-        const outcome = await this.step(incident, service, target, step.action, attempt, dryRun, span);
+        const outcome = await this.step(incident, service, target, step.action, attempt, dryRun);
         if (outcome === 'dry_run') {
           this.finish(incident, 'refused', 'dry_run');
           return;
@@ -380,7 +382,6 @@ export class Engine {
     action: ActionName,
     attempt: number,
     dryRun: boolean,
-    parent: Span,
   ): Promise<'dry_run' | { check: CheckResult; rolledBack: boolean }> {
     if (dryRun) {
       this.record(incident, 'action', action, 'dry_run', `would ${action} ${container.name}`);
@@ -388,7 +389,6 @@ export class Engine {
       return 'dry_run';
     }
     return tracer.startActiveSpan(`${action} ${service.name}`, { attributes: { 'homestation.action': action, 'homestation.attempt': attempt } }, async (span) => {
-      void parent;
       this.record(incident, 'action', action, 'started', `attempt ${attempt} on ${container.name}`);
       this.log.warn({ service: service.name, incident: incident.id, action, attempt }, `${action} ${container.name}`);
       let rolledBack = false;

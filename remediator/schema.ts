@@ -7,6 +7,9 @@ import { Type } from '@sinclair/typebox';
 import { Duration, Name, SecretFile, StringEnum } from '../collector/config/schema-types.js';
 
 export const ACTIONS = ['restart', 'redeploy'] as const;
+
+/** Per-service defaults, also used for services that opted in by label without being listed. */
+export const SERVICE_DEFAULTS = { recovery_deadline: '60s', stop_timeout: '10s' } as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 const probe = Type.Object(
@@ -46,9 +49,9 @@ const service = Type.Object(
     depends_on: Type.Optional(Type.Array(Type.String(), { description: 'Services that must be up first.' })),
     probe: Type.Optional(probe),
     recovery_deadline: Type.Optional(
-      Duration({ default: '60s', description: 'How long a recovery check may take after an action.' }),
+      Duration({ default: SERVICE_DEFAULTS.recovery_deadline, description: 'How long a recovery check may take after an action.' }),
     ),
-    stop_timeout: Type.Optional(Duration({ default: '10s', description: 'Grace period before SIGKILL on stop.' })),
+    stop_timeout: Type.Optional(Duration({ default: SERVICE_DEFAULTS.stop_timeout, description: 'Grace period before SIGKILL on stop.' })),
   },
   { additionalProperties: false },
 );

@@ -1,21 +1,15 @@
 /** Backups: freshness against each set's expected interval, retention, completeness, checks. */
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { GREEN_RED, dashboard, instant, query, stat, table, timeseries } from './common.js';
+import { dashboard, instant, problemCount, query, table, timeseries } from './common.js';
 
 export const backups = () =>
   dashboard('HomeStation / Backups', 'homestation-backups', 'Is every backup fresh, complete and kept long enough?')
     .withRow(new RowBuilder('Status'))
     .withPanel(
-      stat(
-        'Sets overdue',
-        'count(time() - homestation_backup_last_timestamp_seconds > 1.5 * homestation_backup_expected_interval_seconds) or vector(0)',
-        'short',
-        GREEN_RED,
-        'Sets whose newest backup is older than 1.5 times their expected interval.',
-      ),
+      problemCount('Sets overdue', 'time() - homestation_backup_last_timestamp_seconds > 1.5 * homestation_backup_expected_interval_seconds', 'Sets whose newest backup is older than 1.5 times their expected interval.'),
     )
-    .withPanel(stat('Sets never backed up', 'count(homestation_backup_snapshots == 0) or vector(0)', 'short', GREEN_RED, 'Configured sets with no backup at all.'))
-    .withPanel(stat('Broken newest files', 'count(homestation_backup_last_complete == 0) or vector(0)', 'short', GREEN_RED, 'Files sets whose newest file failed its completeness check.'))
+    .withPanel(problemCount('Sets never backed up', 'homestation_backup_snapshots == 0', 'Configured sets with no backup at all.'))
+    .withPanel(problemCount('Broken newest files', 'homestation_backup_last_complete == 0', 'Files sets whose newest file failed its completeness check.'))
     .withRow(new RowBuilder('Sets'))
     .withPanel(
       table(

@@ -78,3 +78,11 @@ export const GREEN_RED: Step[] = [
   { value: null, color: 'green' },
   { value: 1, color: 'red' },
 ];
+
+/**
+ * How many things are in trouble: `count(<selector>) or vector(0)` (0, not "no
+ * data", when none are), green at 0 and red from 1.
+ */
+export function problemCount(title: string, selector: string, description: string): StatPanel {
+  return stat(title, `count(${selector}) or vector(0)`, 'short', GREEN_RED, description);
+}

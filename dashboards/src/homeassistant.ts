@@ -1,21 +1,15 @@
 /** Home Assistant: is it up, which integrations failed, what is unavailable, which batteries are low. */
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { GREEN_RED, dashboard, instant, query, stat, table, timeseries } from './common.js';
+import { dashboard, instant, problemCount, query, stat, table, timeseries } from './common.js';
 
 export const homeAssistantDashboard = () =>
   dashboard('HomeStation / Home Assistant', 'homestation-homeassistant', 'Is Home Assistant up, and what is unavailable, silent or failing?')
     .withRow(new RowBuilder('Status'))
-    .withPanel(stat('Home Assistant down', 'count(homestation_exporter_up{exporter="homeassistant"} == 0) or vector(0)', 'short', GREEN_RED, 'Home Assistant instances HomeStation cannot reach or is refused by.'))
+    .withPanel(problemCount('Home Assistant down', 'homestation_exporter_up{exporter="homeassistant"} == 0', 'Home Assistant instances HomeStation cannot reach or is refused by.'))
     .withPanel(
-      stat(
-        'Integrations failing',
-        'count(homestation_homeassistant_config_entry_state{state=~"setup_error|setup_retry|failed_unload|migration_error"} == 1) or vector(0)',
-        'short',
-        GREEN_RED,
-        'Config entries not loaded because of an error.',
-      ),
+      problemCount('Integrations failing', 'homestation_homeassistant_config_entry_state{state=~"setup_error|setup_retry|failed_unload|migration_error"} == 1', 'Config entries not loaded because of an error.'),
     )
-    .withPanel(stat('Devices unavailable', 'count(homestation_homeassistant_device_available == 0) or vector(0)', 'short', GREEN_RED, 'Devices whose every entity is unavailable.'))
+    .withPanel(problemCount('Devices unavailable', 'homestation_homeassistant_device_available == 0', 'Devices whose every entity is unavailable.'))
     .withPanel(stat('Entities unavailable', 'sum(homestation_homeassistant_entities{availability="unavailable"}) or vector(0)', 'short', [{ value: null, color: 'green' }, { value: 1, color: 'orange' }], 'Entities in the unavailable state.'))
     .withPanel(stat('WebSocket round trip', 'max(homestation_homeassistant_websocket_rtt_seconds)', 's', [{ value: null, color: 'green' }, { value: 1, color: 'orange' }], 'Ping/pong time: a busy or stuck HA answers slowly.'))
     .withPanel(stat('Since the last event', 'time() - max(homestation_homeassistant_last_event_timestamp_seconds)', 's', [{ value: null, color: 'green' }, { value: 600, color: 'orange' }], 'A quiet event stream on a busy home means HA stopped working.'))

@@ -1,13 +1,13 @@
 /** MQTT and devices: the broker, device availability and freshness, batteries, the exporter's own health. */
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { GREEN_RED, dashboard, instant, query, stat, table, timeseries } from './common.js';
+import { GREEN_RED, dashboard, instant, problemCount, query, stat, table, timeseries } from './common.js';
 
 export const mqttDashboard = () =>
   dashboard('HomeStation / MQTT and devices', 'homestation-mqtt', 'Is the broker healthy, is every device alive and reporting?')
     .withRow(new RowBuilder('Status'))
-    .withPanel(stat('Brokers unreachable', 'count(homestation_exporter_up{exporter="mqtt"} == 0) or vector(0)', 'short', GREEN_RED, 'MQTT brokers HomeStation is not connected to.'))
-    .withPanel(stat('zigbee2mqtt offline', 'count(homestation_mqtt_zigbee2mqtt_bridge_online == 0) or vector(0)', 'short', GREEN_RED, 'zigbee2mqtt bridges that say they are offline.'))
-    .withPanel(stat('Devices offline', 'count(homestation_mqtt_device_online == 0) or vector(0)', 'short', GREEN_RED, 'Devices offline by their availability or LWT topic.'))
+    .withPanel(problemCount('Brokers unreachable', 'homestation_exporter_up{exporter="mqtt"} == 0', 'MQTT brokers HomeStation is not connected to.'))
+    .withPanel(problemCount('zigbee2mqtt offline', 'homestation_mqtt_zigbee2mqtt_bridge_online == 0', 'zigbee2mqtt bridges that say they are offline.'))
+    .withPanel(problemCount('Devices offline', 'homestation_mqtt_device_online == 0', 'Devices offline by their availability or LWT topic.'))
     .withPanel(
       stat('Batteries under 15%', 'count(homestation_mqtt_device_battery_ratio < 0.15) or vector(0)', 'short', [{ value: null, color: 'green' }, { value: 1, color: 'orange' }], 'Devices whose battery needs replacing.'),
     )

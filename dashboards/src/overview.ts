@@ -1,20 +1,14 @@
 /** Overview: what is down, what was healed, the recovery SLO, backups overdue, storage filling. */
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { GREEN_RED, dashboard, instant, query, stat, table, timeseries } from './common.js';
+import { GREEN_RED, dashboard, instant, problemCount, query, stat, table, timeseries } from './common.js';
 
 export const overview = () =>
   dashboard('HomeStation / Overview', 'homestation-overview', 'What is down, what was healed, and what needs a human.')
     .withRow(new RowBuilder('Now'))
-    .withPanel(stat('Services down', 'count(probe_success{job="blackbox"} == 0) or vector(0)', 'short', GREEN_RED, 'Probed services failing their blackbox probe.'))
-    .withPanel(stat('Exporters failing', 'count(homestation_exporter_up == 0) or vector(0)', 'short', GREEN_RED, 'Exporter instances whose last collection failed.'))
+    .withPanel(problemCount('Services down', 'probe_success{job="blackbox"} == 0', 'Probed services failing their blackbox probe.'))
+    .withPanel(problemCount('Exporters failing', 'homestation_exporter_up == 0', 'Exporter instances whose last collection failed.'))
     .withPanel(
-      stat(
-        'Backups overdue',
-        'count(time() - homestation_backup_last_timestamp_seconds > 1.5 * homestation_backup_expected_interval_seconds) or vector(0)',
-        'short',
-        GREEN_RED,
-        'Backup sets whose newest backup is older than 1.5 times their expected interval.',
-      ),
+      problemCount('Backups overdue', 'time() - homestation_backup_last_timestamp_seconds > 1.5 * homestation_backup_expected_interval_seconds', 'Backup sets whose newest backup is older than 1.5 times their expected interval.'),
     )
     .withPanel(
       stat('Healed (24 h)', 'sum(increase(homestation_remediator_incidents_total{outcome="recovered"}[24h])) or vector(0)', 'short', [{ value: null, color: 'blue' }], 'Incidents the remediator resolved in the last day.'),

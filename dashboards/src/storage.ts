@@ -1,11 +1,11 @@
 /** Storage: local filesystems filling up or turning read-only. */
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { GREEN_RED, dashboard, instant, query, stat, table, timeseries } from './common.js';
+import { dashboard, instant, problemCount, query, stat, table, timeseries } from './common.js';
 
 export const storage = () =>
   dashboard('HomeStation / Storage', 'homestation-storage', 'Local disks: space, trend, inodes, read-only remounts.')
     .withRow(new RowBuilder('Status'))
-    .withPanel(stat('Filesystems over 90%', 'count(1 - homestation_filesystem_avail_bytes / homestation_filesystem_size_bytes > 0.9) or vector(0)', 'short', GREEN_RED, 'Local filesystems with less than 10% available.'))
+    .withPanel(problemCount('Filesystems over 90%', '1 - homestation_filesystem_avail_bytes / homestation_filesystem_size_bytes > 0.9', 'Local filesystems with less than 10% available.'))
     .withPanel(stat('Read-only filesystems', 'sum(homestation_filesystem_readonly) or vector(0)', 'short', [{ value: null, color: 'blue' }], 'Mounted read-only, on purpose or after errors.'))
     .withRow(new RowBuilder('Filesystems'))
     .withPanel(

@@ -15,11 +15,13 @@ const INSTALL_HINT = 'install borg (Debian: apt-get install borgbackup) or set b
 
 export function createBorgSource(ctx: InstanceContext, config: BackupConfig, b: BorgConfig): PullInstance {
   const location = safeLocation(b.repository);
-  const sets = (b.sets ?? [{ name: ctx.instance, archive: '*' }]).map((s) => ({
+  // Without declared sets, the whole repository is one set named after the instance.
+  const declared: NonNullable<BorgConfig['sets']> = b.sets ?? [{ name: ctx.instance, archive: '*' }];
+  const sets = declared.map((s) => ({
     name: s.name,
     archive: s.archive,
-    expectedInterval: 'expected_interval' in s && s.expected_interval !== undefined ? s.expected_interval : config.expected_interval,
-    minRetention: 'min_retention' in s && s.min_retention !== undefined ? s.min_retention : config.min_retention,
+    expectedInterval: s.expected_interval ?? config.expected_interval,
+    minRetention: s.min_retention ?? config.min_retention,
     isMatch: picomatch(s.archive, { dot: true }),
   }));
   let sizesBroken = false;

@@ -72,6 +72,9 @@ describe('Home Assistant model', () => {
     const s = m.snapshot(true, 0);
     expect(s.filter((x) => x.metric === M.available || x.metric === M.unknown || x.metric === M.lastChanged).length).toBeLessThanOrEqual(10);
     expect(m.droppedOverBudget).toBeGreaterThan(0);
+    const refused = m.droppedOverBudget;
+    m.snapshot(true, 0);
+    expect(m.droppedOverBudget).toBe(refused); // a second scrape refuses the same series, not new ones
   });
 
   it('matches its golden exposition file', async () => {

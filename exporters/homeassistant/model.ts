@@ -71,7 +71,10 @@ export class HaModel {
   version: string | undefined;
   lastEvent: number | undefined;
   rttSeconds: number | undefined;
+  /** Series refused by the budget, each counted once (not again at every scrape). */
   droppedOverBudget = 0;
+  /** Series refused at the last scrape: only what is over budget now, so it cannot grow without bound. */
+  private refused = new Set<string>();
   private readonly keep: (entityId: string) => boolean;
 
   constructor(
@@ -141,9 +144,12 @@ export class HaModel {
   snapshot(connected: boolean, reconnects: number): Sample[] {
     const out: Sample[] = [];
     let budget = this.maxSeries;
+    const refusedNow = new Set<string>();
     const push = (s: Sample) => {
       if (budget <= 0) {
-        this.droppedOverBudget += 1;
+        const key = `${s.metric}${JSON.stringify(s.labels ?? {})}`;
+        if (!this.refused.has(key)) this.droppedOverBudget += 1;
+        refusedNow.add(key);
         return;
       }
       budget -= 1;
@@ -216,6 +222,7 @@ export class HaModel {
       const [domain, availability] = key.split('\u0000') as [string, string];
       out.push({ metric: M.entities, labels: { domain, availability }, value: n });
     }
+    this.refused = refusedNow;
     out.push({ metric: M.droppedSeries, labels: { reason: 'over_budget' }, value: this.droppedOverBudget });
     return out;
   }

@@ -109,10 +109,9 @@ export function handleMessage(c: MqttConfig, state: MqttState, m: Message, now: 
   }
   // A message several rules read counts once: as its failure if one failed.
   const results: MessageResult[] = [];
-  const worst = (r: MessageResult) => void results.push(r);
   if (c.zigbee2mqtt.enabled) {
     const r = handleZigbee2mqtt(c, state, m, text, now);
-    if (r) worst(r);
+    if (r) results.push(r);
   }
   if (c.tasmota.enabled) {
     const t = matchTopic(`${c.tasmota.prefix}/+/LWT`, m.topic);
@@ -124,7 +123,7 @@ export function handleMessage(c: MqttConfig, state: MqttState, m: Message, now: 
         state.setOnline('tasmota', name, a === 'online');
         if (!m.retain) state.seen('tasmota', name, now);
       }
-      worst(a === 'unknown' ? 'not_json' : 'processed');
+      results.push(a === 'unknown' ? 'not_json' : 'processed');
     }
   }
   for (const av of c.availability) {
@@ -134,7 +133,7 @@ export function handleMessage(c: MqttConfig, state: MqttState, m: Message, now: 
     const a = parseAvailability(text, av.online, av.offline);
     if (a === 'cleared') state.removeDevice('custom', deviceName(name));
     else if (a !== 'unknown') state.setOnline('custom', deviceName(name), a === 'online');
-    worst(a === 'unknown' ? 'not_json' : 'processed');
+    results.push(a === 'unknown' ? 'not_json' : 'processed');
   }
   for (const dm of c.metrics) {
     const t = matchTopic(dm.topic, m.topic);
@@ -144,8 +143,8 @@ export function handleMessage(c: MqttConfig, state: MqttState, m: Message, now: 
     if (v.ok) {
       state.setValue('custom', deviceName(name), dm.name, {}, v.value * dm.scale, now);
       if (!m.retain) state.seen('custom', deviceName(name), now);
-      worst('processed');
-    } else worst(v.reason === 'missing' ? 'ignored' : v.reason);
+      results.push('processed');
+    } else results.push(v.reason === 'missing' ? 'ignored' : v.reason);
   }
   return results.find((r) => r !== 'processed' && r !== 'ignored') ?? (results.includes('processed') ? 'processed' : 'ignored');
 }
