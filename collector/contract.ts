@@ -87,6 +87,16 @@ export interface InstanceContext {
   readonly log: Logger;
   /** Wall clock in milliseconds; tests pass their own. */
   readonly now: () => number;
+  /**
+   * Streams: a sync or a live message arrived. It is the instance's last success
+   * (homestation_exporter_last_success_timestamp_seconds). Cheap: call it per message.
+   */
+  readonly reportSuccess: () => void;
+  /**
+   * Streams: a connection attempt, login or sync failed. The host counts it in
+   * homestation_exporter_errors_total{reason} and logs it once per change.
+   */
+  readonly reportError: (err: ExporterError) => void;
 }
 
 /**
@@ -102,7 +112,11 @@ export interface PullInstance {
   stop?(): Promise<void>;
 }
 
-/** What a stream instance reports at scrape time. */
+/**
+ * What a stream instance reports at scrape time. `samples` are served whether or
+ * not it is up: a disconnect keeps the last-known model (its `connected` gauge
+ * reads 0, device states and last-seen times stay, values expire by their TTL).
+ */
 export interface StreamSnapshot {
   readonly up: boolean;
   readonly samples: readonly Sample[];

@@ -62,7 +62,7 @@ export function buildRegistry(
       const labelNames = ['exporter_instance', ...spec.labels];
       const fill = (set: (labels: Record<string, string>, value: number) => void) => {
         for (const st of statuses()) {
-          if (st.exporter !== kind.name || !st.up) continue;
+          if (st.exporter !== kind.name) continue;
           for (const s of st.samples) {
             if (s.metric !== spec.name) continue;
             const labels = s.labels ?? {};

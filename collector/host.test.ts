@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fakePull, fakeStream, fakeStreamControl } from '../test/fakes/fake-kinds.js';
 import { memoryLogger } from '../test/helpers/runner.js';
 import { parseConfig } from './config/load.js';
+import { ExporterError } from './contract.js';
 import { Host } from './host.js';
 import { buildApp } from './http/app.js';
 
@@ -103,12 +104,38 @@ exporters:
     host.start();
     await expect.poll(() => fakeStreamControl.started).toBe(1);
     expect((await app.inject({ url: '/metrics' })).body).toContain('homestation_fakestream_value{exporter_instance="live",thing="s"} 3');
+    // A disconnected stream keeps serving its last-known model: the series do not vanish.
     fakeStreamControl.snapshot = { up: false, samples: fakeStreamControl.snapshot.samples };
     const body = (await app.inject({ url: '/metrics' })).body;
     expect(body).toContain('homestation_exporter_up{exporter="fakestream",exporter_instance="live"} 0');
-    expect(body).not.toContain('homestation_fakestream_value{');
+    expect(body).toContain('homestation_fakestream_value{exporter_instance="live",thing="s"} 3');
     await host.stop();
     expect(fakeStreamControl.stopped).toBe(1);
+  });
+
+  it('counts the errors a stream reports and its last success, as for pull instances', async () => {
+    fakeStreamControl.failStart = false;
+    fakeStreamControl.snapshot = { up: false, samples: [] };
+    const { host, app } = makeHost('exporters:\n  fakestream:\n    - name: live\n');
+    host.start();
+    await expect.poll(() => fakeStreamControl.ctx).toBeDefined();
+    const ctx = fakeStreamControl.ctx!;
+    let body = (await app.inject({ url: '/metrics' })).body;
+    expect(body).toContain('homestation_exporter_errors_total{exporter="fakestream",exporter_instance="live",reason="auth"} 0');
+    expect(body).not.toContain('homestation_exporter_last_success_timestamp_seconds{exporter="fakestream"');
+    ctx.reportError(new ExporterError('auth', 'refused'));
+    ctx.reportError(new ExporterError('unreachable', 'gone'));
+    ctx.reportError(new ExporterError('unreachable', 'gone'));
+    body = (await app.inject({ url: '/metrics' })).body;
+    expect(body).toContain('homestation_exporter_errors_total{exporter="fakestream",exporter_instance="live",reason="auth"} 1');
+    expect(body).toContain('homestation_exporter_errors_total{exporter="fakestream",exporter_instance="live",reason="unreachable"} 2');
+    expect(host.runners[0]!.status().lastError).toMatchObject({ reason: 'unreachable', message: 'gone' });
+    ctx.reportSuccess();
+    fakeStreamControl.snapshot = { up: true, samples: [] };
+    body = (await app.inject({ url: '/metrics' })).body;
+    expect(body).toMatch(/homestation_exporter_last_success_timestamp_seconds\{exporter="fakestream",exporter_instance="live"\} \d+/);
+    expect(host.runners[0]!.status().lastError).toBeUndefined();
+    await host.stop();
   });
 
   it('retries a stream whose start failed, and reports why meanwhile', async () => {

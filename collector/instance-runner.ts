@@ -39,7 +39,10 @@ export interface InstanceStatus {
   readonly lastDurationMs?: number;
   readonly lastError?: LastError;
   readonly errors: Readonly<Record<ErrorReason, number>>;
-  /** The samples to serve: empty while down (old values are never served as current). */
+  /**
+   * The samples to serve. A pull instance has none while down (old values are never
+   * served as current); a stream serves its last-known model, which knows what expired.
+   */
   readonly samples: readonly Sample[];
 }
 
@@ -73,6 +76,8 @@ export class InstanceRunner {
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** A stream's start() resolved: from then on its snapshot speaks for it. */
+  private streamStarted = false;
 
   constructor(
     readonly kind: ExporterKind,
@@ -87,7 +92,17 @@ export class InstanceRunner {
   /** Creates the instance; a failure here is an error of this instance alone. */
   private async ensureCreated(): Promise<ExporterInstance> {
     this.impl ??= await this.kind.create(
-      { exporter: this.exporter, instance: this.instance, log: this.log, now: this.deps.now },
+      {
+        exporter: this.exporter,
+        instance: this.instance,
+        log: this.log,
+        now: this.deps.now,
+        reportSuccess: () => {
+          this.lastSuccess = this.deps.now();
+          this.lastError = undefined;
+        },
+        reportError: (err) => this.countError(err, this.deps.now()),
+      },
       this.config,
     );
     return this.impl;
@@ -144,6 +159,7 @@ export class InstanceRunner {
     const t0 = this.deps.now();
     try {
       await impl.start();
+      this.streamStarted = true;
       this.settled = true;
     } catch (err) {
       this.fail(asExporterError(err), t0, this.deps.now() - t0);
@@ -229,14 +245,19 @@ export class InstanceRunner {
   }
 
   private fail(err: ExporterError, t0: number, took: number): void {
-    const repeated = this.lastError?.reason === err.reason && this.lastError.message === err.message;
     this.up = false;
     this.settled = true;
     this.samples = [];
     this.lastAttempt = t0;
     this.lastDurationMs = took;
+    this.countError(err, this.deps.now());
+  }
+
+  /** Counts an error by reason and keeps it as the last one; logs once per change. */
+  private countError(err: ExporterError, at: number): void {
+    const repeated = this.lastError?.reason === err.reason && this.lastError.message === err.message;
     this.errors[err.reason] += 1;
-    this.lastError = { reason: err.reason, message: err.message, hint: err.hint, at: this.deps.now() };
+    this.lastError = { reason: err.reason, message: err.message, hint: err.hint, at };
     // Say it once per change, not once per interval for ever.
     const line = { reason: err.reason, err: err.message, hint: err.hint };
     if (repeated) this.log.debug(line, 'collection failed again');
@@ -245,13 +266,13 @@ export class InstanceRunner {
 
   status(): InstanceStatus {
     let { up, samples, lastError } = this;
-    if (this.impl?.mode === 'stream') {
+    if (this.impl?.mode === 'stream' && this.streamStarted) {
       const snap = this.impl.snapshot();
       up = snap.up;
-      samples = snap.up ? snap.samples : [];
-      if (!snap.up && snap.error) {
-        lastError = { reason: snap.error.reason, message: snap.error.message, hint: snap.error.hint, at: this.deps.now() };
-      }
+      samples = snap.samples;
+      // The error the stream reported when it happened; its snapshot's word otherwise.
+      if (up) lastError = undefined;
+      else if (!lastError && snap.error) lastError = { reason: snap.error.reason, message: snap.error.message, hint: snap.error.hint, at: this.deps.now() };
     }
     return {
       exporter: this.exporter,

@@ -29,7 +29,7 @@ export interface ClientOptions {
 
 type Pending = (m: HaMessage) => void;
 
-/** Events: 'ready' (authenticated), 'down' (closed), 'auth_invalid', 'message' for subscriptions. */
+/** Events: 'ready' (authenticated), 'down' (closed), 'connect_error', 'auth_invalid', 'rtt'. */
 export class HaClient extends EventEmitter {
   private ws: WebSocket | undefined;
   private nextId = 1;
@@ -63,7 +63,7 @@ export class HaClient extends EventEmitter {
       ws.on('message', (data) => this.onFrame(String(data)));
       ws.on('error', (err) => {
         this.lastError = err.message;
-        this.o.log.warn({ err: err.message }, 'Home Assistant WebSocket error');
+        this.emit('connect_error', err.message);
       });
       ws.on('close', () => {
         const was = this.connected;

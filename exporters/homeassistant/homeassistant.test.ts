@@ -102,6 +102,31 @@ describe('Home Assistant exporter against the fake HA', () => {
     expect(fake.stats.commands.filter((c) => c === 'get_states')).toHaveLength(2);
   });
 
+  it('keeps the last-known model while HA is gone: connected 0, entities stay, errors and last success counted', async () => {
+    const fake = await ha();
+    const { runner } = exporter(fake.url);
+    await expect.poll(() => runner.status().up, { timeout: 10_000 }).toBe(true);
+    const syncedAt = runner.status().lastSuccess;
+    expect(syncedAt).toBeGreaterThan(0);
+    expect(runner.status().errors.unreachable).toBe(0);
+    await fake.close();
+    await expect.poll(() => runner.status().up, { timeout: 10_000 }).toBe(false);
+    expect(v(runner, M.connected)).toBe(0);
+    expect(v(runner, M.available, { entity_id: 'light.hall' })).toBe(0);
+    expect(v(runner, M.deviceAvailable, { device_id: 'd-hall' })).toBe(0);
+    expect(v(runner, M.battery, { device_id: 'd-door' })).toBeCloseTo(0.09);
+    await expect.poll(() => runner.status().errors.unreachable, { timeout: 5_000 }).toBeGreaterThan(0);
+    expect(runner.status().lastError?.reason).toBe('unreachable');
+    expect(runner.status().lastSuccess).toBe(syncedAt);
+  });
+
+  it('counts a refused token as an auth error', async () => {
+    const fake = await ha();
+    const { runner } = exporter(fake.url, 'wrong-token-value');
+    await expect.poll(() => runner.status().errors.auth, { timeout: 10_000 }).toBe(1);
+    expect(runner.status().lastSuccess).toBeUndefined();
+  });
+
   it('stops on auth_invalid: reason auth, one attempt, no retry storm, no token in the log', async () => {
     const fake = await ha();
     const { runner, lines } = exporter(fake.url, 'wrong-token-value');

@@ -40,6 +40,7 @@ export function createHaInstance(ctx: InstanceContext, config: HaConfig & Instan
       const data = event?.data as { entity_id?: string; new_state?: HaState | null } | undefined;
       if (!data?.entity_id) return;
       model.lastEvent = ctx.now();
+      ctx.reportSuccess();
       model.stateChanged(data.entity_id, data.new_state ?? null);
     });
     const refetch = async (type: string, apply: (result: unknown) => void) => {
@@ -64,6 +65,7 @@ export function createHaInstance(ctx: InstanceContext, config: HaConfig & Instan
     if (states.success && Array.isArray(states.result)) model.setStates(states.result as HaState[]);
     await Promise.all([entities(), devices(), areas(), restVersion()]);
     synced = true;
+    ctx.reportSuccess();
     ctx.log.info({ entities: model.states.size }, 'Home Assistant synced');
   };
 
@@ -76,7 +78,14 @@ export function createHaInstance(ctx: InstanceContext, config: HaConfig & Instan
     model.rttSeconds = s;
   });
   client.on('auth_invalid', (message?: string) => {
-    ctx.log.error({ reason: 'auth', message }, 'Home Assistant refused the token; not retrying (it bans IPs after repeated failures) until the config changes');
+    ctx.reportError(new ExporterError('auth', `Home Assistant refused the access token (auth_invalid${message ? `: ${message}` : ''})`, { hint: 'create a new long-lived access token and restart HomeStation; not retrying meanwhile (HA bans IPs after repeated failures)' }));
+  });
+  client.on('connect_error', (message: string) => {
+    ctx.reportError(new ExporterError('unreachable', `cannot reach ${config.url}: ${message}`, { hint: 'is Home Assistant running and reachable?' }));
+  });
+  client.on('down', () => {
+    synced = false;
+    ctx.reportError(new ExporterError('unreachable', `the connection to ${config.url} closed; reconnecting`, { hint: 'is Home Assistant running and reachable?' }));
   });
 
   return {
@@ -84,11 +93,14 @@ export function createHaInstance(ctx: InstanceContext, config: HaConfig & Instan
     start: () => client.start(),
     stop: () => client.stop(),
     snapshot() {
-      if (client.connected && synced) return { up: true, samples: model.snapshot(true, reconnects) };
+      // Disconnected, the last-known model stays (connected reads 0); the resync replaces it.
+      const up = client.connected && synced;
+      const samples = model.snapshot(up, reconnects);
+      if (up) return { up, samples };
       const error = client.authRefused
         ? new ExporterError('auth', 'Home Assistant refused the access token (auth_invalid)', { hint: 'create a new long-lived access token and restart HomeStation' })
         : new ExporterError('unreachable', `not connected to ${config.url}${client.lastError ? `: ${client.lastError}` : ''}`, { hint: 'is Home Assistant running and reachable?' });
-      return { up: false, samples: [], error };
+      return { up: false, samples, error };
     },
   };
 }

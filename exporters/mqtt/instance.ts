@@ -50,6 +50,7 @@ export async function createMqttInstance(ctx: InstanceContext, config: MqttConfi
         everConnected = true;
         state.connected = true;
         lastError = undefined;
+        ctx.reportSuccess();
         backoff = 1000;
         if (client) client.options.reconnectPeriod = backoff;
         // Subscribed on every connect: a clean session keeps no subscriptions.
@@ -63,7 +64,11 @@ export async function createMqttInstance(ctx: InstanceContext, config: MqttConfi
         ctx.log.info({ url: config.url, topics: topics() }, 'connected to the MQTT broker');
       });
       client.on('close', () => {
-        if (state.connected && client) ctx.log.warn({ url: config.url }, 'disconnected from the MQTT broker; reconnecting');
+        if (state.connected && client) {
+          ctx.log.warn({ url: config.url }, 'disconnected from the MQTT broker; reconnecting');
+          lastError = new ExporterError('unreachable', `disconnected from ${config.url}`, { hint: 'is the broker running and reachable?' });
+          ctx.reportError(lastError);
+        }
         state.connected = false;
         lastError ??= new ExporterError('unreachable', `disconnected from ${config.url}`);
         // Back off: 1 s, 2 s, 4 s ... up to a minute.
@@ -77,11 +82,13 @@ export async function createMqttInstance(ctx: InstanceContext, config: MqttConfi
         } else {
           lastError = new ExporterError('unreachable', `${config.url}: ${err.message}`, { hint: 'is the broker running and reachable?' });
         }
-        ctx.log.error({ url: config.url, err: err.message, reason: lastError.reason }, 'MQTT connection error');
+        // The host counts it by reason and logs it once per change.
+        ctx.reportError(lastError);
       });
       client.on('message', (topic, payload, packet) => {
         const now = ctx.now();
         state.lastMessage = now;
+        ctx.reportSuccess();
         state.messages[handleMessage(config, state, { topic, payload, retain: packet.retain }, now)] += 1;
       });
     },
@@ -91,9 +98,12 @@ export async function createMqttInstance(ctx: InstanceContext, config: MqttConfi
       if (c) await c.endAsync(true);
     },
     snapshot() {
+      // Disconnected, the model stays: connected reads 0, devices keep their last-known
+      // state and last-seen time, values still expire by their TTL.
+      const samples = state.snapshot(ctx.now());
       return state.connected
-        ? { up: true, samples: state.snapshot(ctx.now()) }
-        : { up: false, samples: [], error: lastError ?? new ExporterError('unreachable', `not connected to ${config.url}`) };
+        ? { up: true, samples }
+        : { up: false, samples, error: lastError ?? new ExporterError('unreachable', `not connected to ${config.url}`) };
     },
   };
 }

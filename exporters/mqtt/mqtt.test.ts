@@ -129,6 +129,36 @@ describe.runIf(!missing)('MQTT exporter on Mosquitto', () => {
     await expect.poll(() => sample(runner, M.temperature, { device: 'after-restart' })).toBe(5);
   }, 40_000);
 
+  it('keeps its model through a broker outage: connected 0, devices and last seen stay, errors and last success counted', async () => {
+    const b = await broker();
+    const { runner } = await exporter({ url: b.url });
+    await waitConnected(runner);
+    expect(runner.status().lastSuccess).toBeGreaterThan(0);
+    const z2m = await publisher(b.url);
+    await z2m.publishAsync('zigbee2mqtt/bridge/state', '{"state":"online"}', { retain: true, qos: 1 });
+    await z2m.publishAsync('zigbee2mqtt/door/availability', '{"state":"offline"}', { retain: true, qos: 1 });
+    await z2m.publishAsync('zigbee2mqtt/door', '{"contact":true,"battery":40}', { qos: 1 });
+    const door = { device: 'door', source: 'zigbee2mqtt' };
+    await expect.poll(() => sample(runner, M.battery, door)).toBeCloseTo(0.4);
+    const seenBefore = sample(runner, M.lastSeen, door);
+    const unreachableBefore = runner.status().errors.unreachable;
+    await z2m.endAsync(true);
+    await b.stop();
+    await expect.poll(() => runner.status().up, { timeout: 10_000 }).toBe(false);
+    // The outage is visible, and what was known stays known.
+    expect(sample(runner, M.connected)).toBe(0);
+    expect(sample(runner, M.online, door)).toBe(0);
+    expect(sample(runner, M.lastSeen, door)).toBe(seenBefore);
+    expect(sample(runner, M.battery, door)).toBeCloseTo(0.4);
+    expect(runner.status().errors.unreachable).toBeGreaterThan(unreachableBefore);
+    expect(runner.status().lastError?.reason).toBe('unreachable');
+    await b.restart();
+    await expect.poll(() => runner.status().up, { timeout: 20_000 }).toBe(true);
+    expect(sample(runner, M.connected)).toBe(1);
+    // Mosquitto ran without persistence: the retained availability is gone, the last-known state stays.
+    expect(sample(runner, M.online, door)).toBe(0);
+  }, 40_000);
+
   it('reports a wrong password as reason auth, counted, without logging it', async () => {
     const dir = (await broker()).dir; // only for a temp dir
     const pw = join(dir, 'passwd');
@@ -141,6 +171,8 @@ describe.runIf(!missing)('MQTT exporter on Mosquitto', () => {
     const { runner, lines } = await exporter({ url: b.url, username: 'homestation', password_file: pwFile });
     await expect.poll(() => runner.status().lastError?.reason, { timeout: 10_000 }).toBe('auth');
     expect(runner.status().up).toBe(false);
+    expect(runner.status().errors.auth).toBeGreaterThan(0);
+    expect(runner.status().lastSuccess).toBeUndefined();
     expect(JSON.stringify(lines)).not.toContain('wrong-password');
     writeFileSync(pwFile, 'right-password\n');
     const ok = runnerFor(mqtt, { name: 'ok', url: b.url, username: 'homestation', password_file: pwFile });

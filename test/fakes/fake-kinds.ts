@@ -3,7 +3,7 @@
  * streams), not any real source. Never registered in collector/registry.ts.
  */
 import { Type } from '@sinclair/typebox';
-import { ExporterError, defineExporter, type Sample, type StreamSnapshot } from '../../collector/contract.js';
+import { ExporterError, defineExporter, type InstanceContext, type Sample, type StreamSnapshot } from '../../collector/contract.js';
 
 const metric = (name: string) => ({ name, type: 'gauge' as const, help: `Fake ${name}.`, labels: ['thing'] as const });
 
@@ -47,6 +47,8 @@ export const fakeStreamControl = {
   stopped: 0,
   snapshot: { up: true, samples: [] as Sample[] } as StreamSnapshot,
   failStart: false,
+  /** The context the host gave the last instance: tests report through it. */
+  ctx: undefined as InstanceContext | undefined,
 };
 
 export const fakeStream = defineExporter<Record<string, never>>({
@@ -55,7 +57,8 @@ export const fakeStream = defineExporter<Record<string, never>>({
   schema: Type.Object({}),
   defaults: { interval: '200ms', timeout: '1s' },
   metrics: [metric('homestation_fakestream_value')],
-  create() {
+  create(ctx) {
+    fakeStreamControl.ctx = ctx;
     return {
       mode: 'stream',
       start: async () => {
