@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { ContainerInfo, DockerDriver } from './docker/driver.js';
 import { OPT_IN_LABEL } from './docker/driver.js';
 import type { Incident, Journal } from './journal.js';
-import type { RemediatorMetrics } from './metrics.js';
+import type { EscalationReason, RemediatorMetrics } from './metrics.js';
 import type { Notifier } from './notify.js';
 import { alertKey, matchPolicy } from './policy.js';
 import { checkOnce, waitForRecovery, type CheckResult } from './probe.js';
@@ -38,21 +38,23 @@ export interface ReceiveResult {
 }
 
 /** Why an alert was not acted on. */
-export type Suppression =
-  | 'no_policy'
-  | 'no_service'
-  | 'duplicate'
-  | 'in_progress'
-  | 'cooldown'
-  | 'rate_limited'
-  | 'paused'
-  | 'maintenance'
-  | 'not_found'
-  | 'not_opted_in'
-  | 'self'
-  | 'already_healthy'
-  | 'dependency_down'
-  | 'guard_error';
+export const SUPPRESSIONS = [
+  'no_policy',
+  'no_service',
+  'duplicate',
+  'in_progress',
+  'cooldown',
+  'rate_limited',
+  'paused',
+  'maintenance',
+  'not_found',
+  'not_opted_in',
+  'self',
+  'already_healthy',
+  'dependency_down',
+  'guard_error',
+] as const;
+export type Suppression = (typeof SUPPRESSIONS)[number];
 
 /** A counting semaphore: the global cap on concurrent actions. */
 class Semaphore {
@@ -95,6 +97,9 @@ export class Engine {
     this.semaphore = new Semaphore(deps.config.max_concurrent_actions);
     this.selfIds = deps.selfContainerIds ?? [];
     this.metrics.paused.set(this.paused ? 1 : 0);
+    this.metrics.knowSuppressions(SUPPRESSIONS);
+    for (const s of deps.config.services) this.metrics.knowService(s.name);
+    for (const p of deps.config.policies) if (p.service) this.metrics.knowService(p.service);
   }
 
   // --- switches --------------------------------------------------------------
@@ -194,6 +199,7 @@ export class Engine {
     ladder: readonly StepConfig[],
     origin: { key: string; name: string; startsAt: number; cooldown: number; policy?: PolicyConfig; dryRun?: boolean },
   ): Incident | undefined {
+    this.metrics.knowService(serviceName);
     const refuse = (reason: Suppression, detail: string): Incident => {
       const incident = this.journal.openIncident(serviceName, origin.key, origin.name, origin.startsAt, this.now(), 'refused', reason);
       this.suppress(reason, serviceName, detail, incident.id);
@@ -271,7 +277,7 @@ export class Engine {
     this.resolvedWhileActing.delete(incident.id);
   }
 
-  private escalate(service: string, reason: string, incidentId: number, message: string): void {
+  private escalate(service: string, reason: EscalationReason, incidentId: number, message: string): void {
     this.metrics.escalations.inc({ service, reason });
     void this.notifier.notify({ kind: 'needs_human', service, incidentId, message });
   }

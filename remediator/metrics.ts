@@ -2,6 +2,13 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { MetricSpec } from '../collector/contract.js';
 
+/** Label values known in advance, so that every series exists at 0 before its first event. */
+export const ACTIONS = ['restart', 'redeploy'] as const;
+export const ACTION_RESULTS = ['ok', 'failed', 'rolled_back', 'dry_run'] as const;
+export const INCIDENT_OUTCOMES = ['recovered', 'failed', 'refused', 'resolved'] as const;
+export const ESCALATION_REASONS = ['ladder_exhausted', 'rate_limited', 'interrupted'] as const;
+export type EscalationReason = (typeof ESCALATION_REASONS)[number];
+
 /** Buckets that resolve 5 s to 300 s around the two-minute target. */
 export const RECOVERY_BUCKETS = [5, 10, 15, 20, 30, 45, 60, 90, 120, 150, 180, 240, 300];
 
@@ -84,6 +91,26 @@ export class RemediatorMetrics {
       buckets: RECOVERY_BUCKETS,
       registers: [registry],
     });
-    for (const outcome of ['recovered', 'failed', 'refused', 'resolved']) this.incidents.inc({ outcome }, 0);
+    for (const outcome of INCIDENT_OUTCOMES) this.incidents.inc({ outcome }, 0);
   }
+
+  /**
+   * Every series of a service at 0, as soon as the service is known (configured, or
+   * named by its first alert): a counter born at 1 is an increase() of 0, and an
+   * alert on it could never fire for the first event.
+   */
+  knowService(service: string): void {
+    if (this.known.has(service)) return;
+    this.known.add(service);
+    for (const reason of ESCALATION_REASONS) this.escalations.inc({ service, reason }, 0);
+    for (const action of ACTIONS) for (const result of ACTION_RESULTS) this.actions.inc({ action, result, service }, 0);
+    this.recovery.zero({ service });
+  }
+
+  /** Every suppression reason at 0 from the start. */
+  knowSuppressions(reasons: readonly string[]): void {
+    for (const reason of reasons) this.suppressions.inc({ reason }, 0);
+  }
+
+  private readonly known = new Set<string>();
 }

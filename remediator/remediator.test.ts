@@ -66,6 +66,25 @@ afterAll(async () => {
 }, 60_000);
 
 describe.runIf(!missing)('remediator on podman', () => {
+  it('exposes every counter and histogram of a configured service at 0 before its first event', async () => {
+    const text = await rem.registry.metrics();
+    expect(text).toContain('homestation_remediator_escalations_total{service="broken",reason="ladder_exhausted"} 0');
+    expect(text).toContain('homestation_remediator_escalations_total{service="hung",reason="rate_limited"} 0');
+    expect(text).toContain('homestation_remediator_suppressions_total{reason="cooldown"} 0');
+    expect(text).toContain('homestation_remediator_actions_total{action="restart",result="failed",service="tcp"} 0');
+    expect(text).toContain('homestation_recovery_seconds_bucket{le="120",service="broken"} 0');
+    expect(text).toContain('homestation_recovery_seconds_count{service="broken"} 0');
+  });
+
+  it('knows a service named only by its first alert before acting on it', async () => {
+    const res = await fire(N('never-seen'));
+    expect(res.status).toBe(200);
+    await rem.engine.idle();
+    expect(await rem.metric('homestation_remediator_escalations_total', { service: N('never-seen'), reason: 'ladder_exhausted' })).toBe(0);
+    expect(await rem.metric('homestation_recovery_seconds', { service: N('never-seen') })).toBeUndefined();
+    expect(await rem.registry.metrics()).toContain(`homestation_recovery_seconds_count{service="${N('never-seen')}"} 0`);
+  });
+
   it('restarts a stopped container and records the verified recovery', async () => {
     const web = await runWeb(N('stopped'));
     podman(['stop', '-t', '0', web.name]);

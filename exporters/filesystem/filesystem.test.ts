@@ -29,6 +29,25 @@ describe('filesystem exporter', () => {
     expect(st.samples.some((s) => s.labels?.mountpoint?.includes('not-mounted-here'))).toBe(false);
   });
 
+  it('tells a mount that is read-only on purpose (fstab ro, or configured) from one that was remounted', async () => {
+    const table = join(dir, 'mounts-ro');
+    writeFileSync(table, `/dev/root / ext4 ro,relatime 0 0\n`);
+    const fstab = join(dir, 'fstab');
+    const intended = async (extra: Record<string, unknown>) => {
+      const runner = runnerFor(filesystem, { name: 'local', mounts_file: table, fstab_file: fstab, ...extra });
+      await runner.collectOnce();
+      const get = (metric: string) => runner.status().samples.find((s) => s.metric === metric && s.labels?.mountpoint === '/')?.value;
+      expect(get('homestation_filesystem_readonly')).toBe(1);
+      return get('homestation_filesystem_readonly_intended');
+    };
+    writeFileSync(fstab, 'UUID=1b2c / ext4 errors=remount-ro 0 1\n');
+    expect(await intended({})).toBe(0);
+    expect(await intended({ readonly_mount_points: ['/'] })).toBe(1);
+    writeFileSync(fstab, 'UUID=1b2c / ext4 ro 0 1\n');
+    expect(await intended({})).toBe(1);
+    expect(await intended({ fstab_file: join(dir, 'no-fstab') })).toBe(0);
+  });
+
   it('a missing mount table is reason unreachable', async () => {
     const runner = runnerFor(filesystem, { name: 'local', mounts_file: join(dir, 'nope') });
     await runner.collectOnce();

@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { Type } from '@sinclair/typebox';
 import { ExporterError, defineExporter, type MetricSpec, type Sample } from '../../collector/contract.js';
-import { LOCAL_TYPES, parseMounts, selectMounts } from './parse-mounts.js';
+import { LOCAL_TYPES, parseMounts, readonlyInFstab, selectMounts } from './parse-mounts.js';
 
 interface FilesystemConfig {
   mounts_file: string;
   rootfs: string;
   types: string[];
   exclude_mount_points: string[];
+  fstab_file: string;
+  readonly_mount_points: string[];
 }
 
 const labels = ['mountpoint', 'device', 'fstype'] as const;
@@ -24,6 +26,7 @@ const M = {
   files: 'homestation_filesystem_files',
   filesFree: 'homestation_filesystem_files_free',
   ro: 'homestation_filesystem_readonly',
+  roIntended: 'homestation_filesystem_readonly_intended',
 } as const;
 
 const metrics: MetricSpec[] = [
@@ -33,6 +36,12 @@ const metrics: MetricSpec[] = [
   { name: M.files, type: 'gauge', labels, help: 'Inodes of the filesystem (0 where it has no fixed inode count, as on btrfs).' },
   { name: M.filesFree, type: 'gauge', labels, help: 'Free inodes of the filesystem.' },
   { name: M.ro, type: 'gauge', labels, help: '1 if the filesystem is mounted read-only (often: remounted after disk errors).' },
+  {
+    name: M.roIntended,
+    type: 'gauge',
+    labels,
+    help: '1 if the filesystem is meant to be read-only (option ro in fstab, or listed in readonly_mount_points); a read-only mount that is not is an alert.',
+  },
 ];
 
 export const filesystem = defineExporter<FilesystemConfig>({
@@ -52,11 +61,18 @@ export const filesystem = defineExporter<FilesystemConfig>({
         description: 'Mount points left out (globs).',
       }),
     ),
+    fstab_file: Type.Optional(
+      Type.String({ default: '/etc/fstab', description: 'Read for the mounts that are read-only on purpose (option ro); a missing file means none.' }),
+    ),
+    readonly_mount_points: Type.Optional(
+      Type.Array(Type.String(), { default: [], description: 'Mount points (globs) that are read-only on purpose although fstab does not say so.' }),
+    ),
   }),
   defaults: { interval: '1m', timeout: '10s' },
   metrics,
   create(ctx, config) {
     const excluded = picomatch(config.exclude_mount_points, { dot: true });
+    const roByConfig = config.readonly_mount_points.length ? picomatch(config.readonly_mount_points, { dot: true }) : () => false;
     return {
       mode: 'pull',
       async collect(signal): Promise<Sample[]> {
@@ -67,6 +83,8 @@ export const filesystem = defineExporter<FilesystemConfig>({
           throw new ExporterError('unreachable', `cannot read ${config.mounts_file}: ${(err as Error).message}`);
         }
         const parsed = parseMounts(text);
+        // Read at each collection: fstab is small, and an edit takes effect without a restart.
+        const roByFstab = await readFile(join(config.rootfs, config.fstab_file), { encoding: 'utf8', signal }).then(readonlyInFstab, () => new Set<string>());
         for (const w of parsed.warnings) ctx.log.warn({ file: config.mounts_file }, `mount table: ${w}`);
         const out: Sample[] = [];
         for (const m of selectMounts(parsed.mounts, { types: config.types, excludeMountPoint: excluded })) {
@@ -87,6 +105,7 @@ export const filesystem = defineExporter<FilesystemConfig>({
             { metric: M.files, labels: l, value: Number(st.files) },
             { metric: M.filesFree, labels: l, value: Number(st.ffree) },
             { metric: M.ro, labels: l, value: m.readonly ? 1 : 0 },
+            { metric: M.roIntended, labels: l, value: roByFstab.has(m.mountpoint) || roByConfig(m.mountpoint) ? 1 : 0 },
           );
         }
         return out;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
-import { LOCAL_TYPES, parseMounts, selectMounts } from './parse-mounts.js';
+import { LOCAL_TYPES, parseMounts, selectMounts, readonlyInFstab } from './parse-mounts.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const defaultExcludes = picomatch(['/proc/**', '/sys/**', '/dev/**', '/run/**', '/snap/**', '/var/lib/docker/**', '**/.snapshots'], { dot: true });
@@ -43,5 +43,20 @@ describe('mount table', () => {
     expect(selectMounts(mounts, { types: LOCAL_TYPES, excludeMountPoint: () => false })).toEqual([
       { device: '/dev/b', mountpoint: '/data', fstype: 'xfs', readonly: true },
     ]);
+  });
+});
+
+describe('readonlyInFstab', () => {
+  it('lists the mount points fstab mounts with option ro, and nothing else', () => {
+    const fstab = [
+      '# /etc/fstab: static file system information.',
+      'UUID=1b2c / ext4 errors=remount-ro 0 1',
+      'UUID=3d4e /boot/efi vfat umask=0077 0 1',
+      '/dev/md0\t/mnt/archive  xfs  ro,noatime 0 2',
+      'LABEL=media /srv/my\\040media ext4 defaults,ro 0 2',
+      'broken-line',
+      '',
+    ].join('\n');
+    expect([...readonlyInFstab(fstab)].sort()).toEqual(['/mnt/archive', '/srv/my media']);
   });
 });

@@ -62,3 +62,20 @@ export function selectMounts(mounts: readonly Mount[], filter: MountFilter): Mou
   }
   return [...byPoint.values()];
 }
+
+/**
+ * Pure: the mount points /etc/fstab (fstab(5)) mounts read-only on purpose (option
+ * `ro`). A mount that is read-only now but not here was remounted: usually the
+ * kernel's doing after disk errors.
+ */
+export function readonlyInFstab(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const fields = line.split(/\s+/);
+    if (fields.length < 4) continue;
+    if ((fields[3] as string).split(',').includes('ro')) out.add(unescape(fields[1] as string));
+  }
+  return out;
+}
