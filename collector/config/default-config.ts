@@ -15,18 +15,23 @@ exporters:
     # Every local disk filesystem from the mount table.
     - name: local
   backup:
-    # Debian's own backups of the package database (dpkg-db-backup.timer; a new one only after changes).
+    # Debian's own backups of the package database (dpkg-db-backup.timer). dpkg
+    # rewrites them only when packages change, so their age means nothing (no
+    # expected interval), and a container or a new install may have none yet.
     - name: debian-system
       interval: 15m
       files:
         sets:
           - name: dpkg-status
             glob: /var/backups/dpkg.status.*
-            expected_interval: 30d
+            expected_interval: 0s
+            optional: true
           - name: apt-extended-states
             glob: /var/backups/apt.extended_states.*
-            expected_interval: 30d
-    # Database dumps and other backup files dropped in the conventional place.
+            expected_interval: 0s
+            optional: true
+    # Database dumps and other backup files, if any are dropped in the conventional
+    # place: watched (a day's freshness) once the first one appears.
     - name: local-dumps
       interval: 15m
       files:
@@ -34,4 +39,5 @@ exporters:
           - name: var-backups-dumps
             glob: "/var/backups/**/*.{sql,sql.gz,dump,tar.gz,tgz,snap}"
             expected_interval: 1d
+            optional: true
 `;

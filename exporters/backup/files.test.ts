@@ -84,4 +84,29 @@ describe('backup exporter: files', () => {
     expect(value(st.samples, M.last, 'none')).toBeUndefined();
     expect(value(st.samples, M.complete, 'none')).toBeUndefined();
   });
+
+  it('an optional set says nothing while empty and is watched once files appear; 0s means no freshness expectation', async () => {
+    const runner = runnerFor(backup, {
+      name: 'maybe',
+      files: {
+        sets: [
+          { name: 'later', glob: `${dir}/later/*.sql`, optional: true },
+          { name: 'required', glob: `${dir}/nothing-here/*.sql` },
+          { name: 'dpkg', glob: `${dir}/plain/*.sql`, expected_interval: '0s' },
+        ],
+      },
+    });
+    await runner.collectOnce();
+    let samples = runner.status().samples;
+    expect(samples.filter((s) => s.labels?.set === 'later')).toEqual([]);
+    expect(value(samples, M.count, 'required')).toBe(0);
+    expect(value(samples, M.interval, 'required')).toBe(86_400);
+    expect(value(samples, M.count, 'dpkg')).toBe(1);
+    expect(value(samples, M.interval, 'dpkg')).toBeUndefined();
+    put('later/first.sql', DUMP, 1_700_000_000);
+    await runner.collectOnce();
+    samples = runner.status().samples;
+    expect(value(samples, M.count, 'later')).toBe(1);
+    expect(value(samples, M.last, 'later')).toBe(1_700_000_000);
+  });
 });

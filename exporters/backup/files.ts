@@ -39,6 +39,7 @@ export function createFilesSource(ctx: InstanceContext, config: BackupConfig, f:
             // Removed between the listing and the stat (rotation): not a backup any more.
           }
         }
+        if (files.length === 0 && set.optional) continue; // nothing there yet, and that is fine
         const [summary] = summarizeDeclared(files, [
           {
             name: set.name,

@@ -8,7 +8,8 @@ export function setSamples(summaries: readonly SetSummary[]): Sample[] {
   for (const s of summaries) {
     const labels = { set: s.name };
     out.push({ metric: M.count, labels, value: s.count });
-    out.push({ metric: M.interval, labels, value: s.expectedInterval / 1000 });
+    // 0: no freshness expectation, so no series for BackupStale to compare with.
+    if (s.expectedInterval > 0) out.push({ metric: M.interval, labels, value: s.expectedInterval / 1000 });
     if (s.minRetention !== undefined) out.push({ metric: M.retention, labels, value: s.minRetention / 1000 });
     if (s.newest) {
       out.push({ metric: M.last, labels, value: s.newest.time });

@@ -5,7 +5,11 @@ import { VERIFY_MODES, type VerifyMode } from './verify-file.js';
 
 const expectations = {
   expected_interval: Type.Optional(
-    Duration({ description: 'How often a new backup should appear; alerts compare the age of the newest one to it.' }),
+    Duration({
+      description:
+        'How often a new backup should appear; alerts compare the age of the newest one to it. ' +
+        '0s: no freshness expectation (files rewritten only when something changed, as dpkg\'s).',
+    }),
   ),
   min_retention: Type.Optional(
     Duration({ description: 'The oldest kept backup should be at least this old (retention policy, e.g. 30d).' }),
@@ -113,6 +117,14 @@ const files = Type.Object(
         {
           name: Name('The `set` label.'),
           glob: Type.String({ minLength: 1, description: 'Files of this set, e.g. "/srv/backups/pg/*.sql.gz".' }),
+          optional: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description:
+                'Say nothing while the glob matches no file (a place that may legitimately stay empty); once files appear they are watched as any set. ' +
+                'Without it, an empty set reports 0 backups (BackupNeverSucceeded).',
+            }),
+          ),
           verify: Type.Optional(
             StringEnum(VERIFY_MODES, {
               default: 'auto',
@@ -175,7 +187,7 @@ export interface BorgConfig {
   check?: CheckConfig;
 }
 export interface FilesConfig {
-  sets: (Expectation & { name: string; glob: string; verify: VerifyMode })[];
+  sets: (Expectation & { name: string; glob: string; optional: boolean; verify: VerifyMode })[];
 }
 export interface BackupConfig {
   restic?: ResticConfig;
