@@ -19,9 +19,9 @@ import { VERSION } from './version.js';
 
 const HELP = `homestation ${VERSION}: monitoring, alerting and self-healing for homelabs
 
-Usage:
+Usage (homestation help COMMAND, or COMMAND --help, for one command):
   homestation [run] [--config FILE]        serve /metrics, /healthz, /readyz and / (default command)
-  homestation check-config FILE            validate a config; every problem with file:line:column
+  homestation check-config FILE...         validate configs; every problem with file:line:column
   homestation collect EXPORTER [--instance NAME] [--config FILE]
                                            run one collection and print its exposition text
   homestation metrics [--markdown]         the catalogue of every metric HomeStation can emit
@@ -34,7 +34,7 @@ Usage:
                                            stop or restart automatic remediation
   homestation remediate SERVICE --action restart|redeploy [--dry-run] [--config FILE]
                                            the same guarded path as an alert, by hand
-  homestation --version | --help
+  homestation help [COMMAND] | --version | --help
 
 Without --config, the embedded default config is used (see README.md).
 Exporters: ${EXPORTERS.map((k) => k.name).join(', ')}
@@ -168,10 +168,7 @@ async function remediatorApi(configFile: string | undefined, method: 'GET' | 'PO
 }
 
 async function collect(exporter: string | undefined, instance: string | undefined, configFile: string | undefined): Promise<number> {
-  if (!exporter) {
-    process.stderr.write(`homestation collect: name an exporter (${EXPORTERS.map((k) => k.name).join(', ')})\n`);
-    return 2;
-  }
+  if (!exporter) return usageError('collect', `name an exporter (${EXPORTERS.map((k) => k.name).join(', ')})`);
   if (!EXPORTERS.some((k) => k.name === exporter)) {
     process.stderr.write(`homestation collect: unknown exporter "${exporter}" (known: ${EXPORTERS.map((k) => k.name).join(', ')})\n`);
     return 2;
@@ -196,63 +193,89 @@ async function collect(exporter: string | undefined, instance: string | undefine
   return allUp ? 0 : 1;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      instance: { type: 'string' },
-      markdown: { type: 'boolean' },
-      action: { type: 'string' },
-      prometheus: { type: 'string' },
-      alertmanager: { type: 'string' },
-      'action-budget': { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      version: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
+type OptionName = 'config' | 'instance' | 'markdown' | 'action' | 'prometheus' | 'alertmanager' | 'action-budget' | 'dry-run';
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  instance: { type: 'string' },
+  markdown: { type: 'boolean' },
+  action: { type: 'string' },
+  prometheus: { type: 'string' },
+  alertmanager: { type: 'string' },
+  'action-budget': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  version: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = Partial<Record<OptionName, string | boolean>>;
+const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
+
+/** One subcommand: its usage line, what it accepts, and what it does. */
+interface Command {
+  readonly usage: string;
+  readonly summary: string;
+  readonly options: readonly OptionName[];
+  /** Positional arguments after the command name: [min, max]. */
+  readonly args: readonly [number, number];
+  run(args: string[], values: Values): Promise<number> | number;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: {
+    usage: 'homestation [run] [--config FILE]',
+    summary: 'Serve /metrics, /healthz, /readyz, / and /api/v1/status, collecting in the background (the default command).',
+    options: ['config'],
+    args: [0, 0],
+    run: (_a, v) => run(str(v.config)),
+  },
+  'check-config': {
+    usage: 'homestation check-config FILE...',
+    summary: 'Validate config files; every problem as file:line:column: key.path: message. Exit 1 if any is invalid.',
+    options: ['config'],
+    args: [0, Number.POSITIVE_INFINITY],
+    run: (files, v) => checkConfig(files.length ? files : str(v.config) ? [str(v.config) as string] : []),
+  },
+  collect: {
+    usage: 'homestation collect EXPORTER [--instance NAME] [--config FILE]',
+    summary: 'Run one collection (or connect and sync a stream) and print its exposition text; exit 1 if it failed.',
+    options: ['config', 'instance'],
+    args: [0, 1],
+    run: (a, v) => collect(a[0], str(v.instance), str(v.config)),
+  },
+  metrics: {
+    usage: 'homestation metrics [--markdown]',
+    summary: 'The catalogue of every metric HomeStation can emit.',
+    options: ['markdown'],
+    args: [0, 0],
+    run: (_a, v) => {
+      const entries = catalogue(EXPORTERS);
+      process.stdout.write(v.markdown ? catalogueMarkdown(entries) : catalogueText(entries));
+      return 0;
     },
-  });
-  if (values.version) {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const [command = 'run', ...rest] = positionals;
-  switch (command) {
-    case 'run':
-      return run(values.config);
-    case 'check-config': {
-      const file = rest[0] ?? values.config;
-      if (!file) {
-        process.stderr.write('homestation check-config: name the config file\n');
-        return 2;
-      }
-      try {
-        const config = loadConfigFile(file, EXPORTERS);
-        process.stdout.write(
-          `${file}: OK (${config.instances.length} exporter instance${config.instances.length === 1 ? '' : 's'}: ${config.instances
-            .map((i) => `${i.kind.name}/${i.config.name}`)
-            .join(', ')})\n`,
-        );
-        return 0;
-      } catch (err) {
-        return reportConfigError(err);
-      }
-    }
-    case 'collect':
-      return collect(rest[0], values.instance, values.config);
-    case 'remediator':
-      return remediatorOnly(values.config);
-    case 'check-timing': {
+  },
+  schema: {
+    usage: 'homestation schema',
+    summary: "The config's JSON Schema, for editors.",
+    options: [],
+    args: [0, 0],
+    run: () => {
+      process.stdout.write(`${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...rootSchema(EXPORTERS) }, null, 2)}\n`);
+      return 0;
+    },
+  },
+  'check-timing': {
+    usage: 'homestation check-timing [--prometheus FILE] [--alertmanager FILE] [--action-budget SECONDS]',
+    summary: 'Worst case from fault to remediator webhook, per remediable alert, from the Prometheus and Alertmanager configs.',
+    options: ['prometheus', 'alertmanager', 'action-budget'],
+    args: [0, 0],
+    run: async (_a, v) => {
       const { checkTiming, formatTiming } = await import('./check-timing.js');
       const root = new URL('../../', import.meta.url);
-      const prom = values.prometheus ?? new URL('deploy/prometheus/prometheus.yml', root).pathname;
-      const am = values.alertmanager ?? new URL('deploy/alertmanager/alertmanager.yml', root).pathname;
-      const budget = Number(values['action-budget'] ?? 30);
+      const prom = str(v.prometheus) ?? new URL('deploy/prometheus/prometheus.yml', root).pathname;
+      const am = str(v.alertmanager) ?? new URL('deploy/alertmanager/alertmanager.yml', root).pathname;
+      const budget = Number(str(v['action-budget']) ?? 30);
+      if (!Number.isFinite(budget) || budget < 0) return usageError('check-timing', `--action-budget must be a number of seconds (got ${str(v['action-budget'])})`);
       const rows = checkTiming(prom, am, budget);
       if (rows.length === 0) {
         process.stderr.write('homestation check-timing: no alert with remediate="true" found\n');
@@ -260,34 +283,152 @@ async function main(argv: string[]): Promise<number> {
       }
       process.stdout.write(formatTiming(rows, budget));
       return rows.every((r) => r.ok) ? 0 : 1;
-    }
-    case 'incidents':
-      return remediatorApi(values.config, 'GET', '/api/v1/incidents');
-    case 'pause':
-      return remediatorApi(values.config, 'POST', '/api/v1/pause');
-    case 'resume':
-      return remediatorApi(values.config, 'POST', '/api/v1/resume');
-    case 'remediate': {
-      if (!rest[0] || !values.action) {
-        process.stderr.write('homestation remediate: usage: homestation remediate SERVICE --action restart|redeploy [--dry-run]\n');
-        return 2;
-      }
-      return remediatorApi(values.config, 'POST', '/api/v1/remediate', { service: rest[0], action: values.action, dry_run: values['dry-run'] ?? false });
-    }
-    case 'metrics': {
-      const entries = catalogue(EXPORTERS);
-      process.stdout.write(values.markdown ? catalogueMarkdown(entries) : catalogueText(entries));
-      return 0;
-    }
-    case 'schema':
-      process.stdout.write(
-        `${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...rootSchema(EXPORTERS) }, null, 2)}\n`,
-      );
-      return 0;
-    default:
-      process.stderr.write(`homestation: unknown command "${command}"\n\n${HELP}`);
-      return 2;
+    },
+  },
+  remediator: {
+    usage: 'homestation remediator [--config FILE]',
+    summary: 'Run only the remediator of the config.',
+    options: ['config'],
+    args: [0, 0],
+    run: (_a, v) => remediatorOnly(str(v.config)),
+  },
+  incidents: {
+    usage: 'homestation incidents [--config FILE]',
+    summary: "List the remediator's incidents and their steps.",
+    options: ['config'],
+    args: [0, 0],
+    run: (_a, v) => remediatorApi(str(v.config), 'GET', '/api/v1/incidents'),
+  },
+  pause: {
+    usage: 'homestation pause [--config FILE]',
+    summary: 'Stop automatic remediation (alerts are still recorded).',
+    options: ['config'],
+    args: [0, 0],
+    run: (_a, v) => remediatorApi(str(v.config), 'POST', '/api/v1/pause'),
+  },
+  resume: {
+    usage: 'homestation resume [--config FILE]',
+    summary: 'Switch automatic remediation back on.',
+    options: ['config'],
+    args: [0, 0],
+    run: (_a, v) => remediatorApi(str(v.config), 'POST', '/api/v1/resume'),
+  },
+  remediate: {
+    usage: 'homestation remediate SERVICE --action restart|redeploy [--dry-run] [--config FILE]',
+    summary: 'The same guarded path as an alert, by hand.',
+    options: ['config', 'action', 'dry-run'],
+    args: [1, 1],
+    run: (a, v) => {
+      const action = str(v.action);
+      if (action !== 'restart' && action !== 'redeploy') return usageError('remediate', '--action must be restart or redeploy');
+      return remediatorApi(str(v.config), 'POST', '/api/v1/remediate', { service: a[0], action, dry_run: v['dry-run'] === true });
+    },
+  },
+};
+
+function commandHelp(name: string): string {
+  const c = COMMANDS[name] as Command;
+  return `Usage: ${c.usage}\n\n${c.summary}\n`;
+}
+
+function usageError(command: string | undefined, message: string): number {
+  const more = command && COMMANDS[command] ? `\n${commandHelp(command)}` : 'Run "homestation help" for the commands.\n';
+  process.stderr.write(`homestation${command ? ` ${command}` : ''}: ${message}\n${more}`);
+  return 2;
+}
+
+/** The closest known name at edit distance <= 2, for "did you mean". */
+function closest(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = levenshtein(word, k);
+    if (d < bestD) [best, bestD] = [k, d];
   }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] as number;
+      row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length] as number;
+}
+
+function checkConfig(files: string[]): number {
+  if (files.length === 0) return usageError('check-config', 'name the config file(s) to check');
+  let code = 0;
+  for (const file of files) {
+    try {
+      const config = loadConfigFile(file, EXPORTERS);
+      const n = config.instances.length;
+      process.stdout.write(`${file}: OK (${n} exporter instance${n === 1 ? '' : 's'}${n ? `: ${config.instances.map((i) => `${i.kind.name}/${i.config.name}`).join(', ')}` : ''}${config.remediator ? '; remediator' : ''})\n`);
+    } catch (err) {
+      code = Math.max(code, reportConfigError(err));
+    }
+  }
+  return code;
+}
+
+async function main(argv: string[]): Promise<number> {
+  // Strict: an unknown or mistyped option is an error with a hint, never ignored.
+  let parsed: { values: Values & { version?: boolean; help?: boolean }; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS }) as typeof parsed;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const command = argv.find((a) => !a.startsWith('-') && a in COMMANDS);
+    const bad = /'(-{1,2}[^']+)'/.exec(e.message)?.[1];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && bad) {
+      const known = Object.keys(OPTIONS).map((o) => `--${o}`);
+      const hint = closest(bad.split('=')[0] as string, known);
+      return usageError(command, `unknown option ${bad}${hint ? ` (did you mean ${hint}?)` : ''}`);
+    }
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return usageError(command, e.message.replace(/\.$/, '').replace(/^Option /, 'option '));
+    return usageError(command, e.message);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (values.help && positionals.length === 0) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  let [name = 'run', ...args] = positionals;
+  if (name === 'help') {
+    const topic = args[0];
+    if (topic === undefined) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    name = topic;
+    args = [];
+    values.help = true;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    const hint = closest(name, [...Object.keys(COMMANDS), 'help']);
+    return usageError(undefined, `unknown command "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+  }
+  if (values.help) {
+    process.stdout.write(commandHelp(name));
+    return 0;
+  }
+  const misplaced = (Object.keys(values) as OptionName[]).filter((o) => !command.options.includes(o));
+  if (misplaced.length) return usageError(name, `${name} takes no option ${misplaced.map((o) => `--${o}`).join(', ')}`);
+  const [min, max] = command.args;
+  if (args.length < min) return usageError(name, `missing argument${min > 1 ? 's' : ''}`);
+  if (args.length > max) return usageError(name, `unexpected argument${args.length - max > 1 ? 's' : ''}: ${args.slice(max).join(' ')}`);
+  return command.run(args, values);
 }
 
 main(process.argv.slice(2)).then(

@@ -4,7 +4,7 @@
  * just the first) and carries the file, line, column and key path, so that
  * `homestation check-config` can list them all and `run` refuses to start.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -63,12 +63,20 @@ export interface LoadOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** A config is a page or two of YAML; far past this it is the wrong file (or an attack on the parser's memory). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Reads and validates a config file; throws ConfigError. */
 export function loadConfigFile(file: string, kinds: readonly ExporterKind[], options: LoadOptions = {}): Config {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) {
+      throw new ConfigError([{ file, path: '', message: `the file is ${size} bytes; a config is at most ${MAX_CONFIG_BYTES} bytes (is this the right file?)` }]);
+    }
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError([{ file, path: '', message: `cannot read the config file: ${(err as Error).message}` }]);
   }
   return parseConfig(text, file, kinds, options);
@@ -103,18 +111,32 @@ export function parseConfig(
     );
   }
 
+  if (doc.contents === null) {
+    throw new ConfigError([
+      { file, line: 1, column: 1, path: '', message: 'the file is empty: it configures nothing (run without --config for the embedded default config)' },
+    ]);
+  }
   const problems: ConfigProblemAt[] = [];
   let data: unknown = doc.toJS() ?? {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ConfigError([at([], 'the config must be a mapping of keys (server, log, exporters)')]);
   }
   const envProblemPaths = new Set<string>();
-  data = interpolateEnv(data, [], env, (path, msg) => {
-    envProblemPaths.add(formatPath(path));
-    problems.push(at(path, msg));
-  });
+  const substituted: ConfigPath[] = [];
+  data = interpolateEnv(
+    data,
+    [],
+    env,
+    (path, msg) => {
+      envProblemPaths.add(formatPath(path));
+      problems.push(at(path, msg));
+    },
+    (path) => substituted.push(path),
+  );
 
   const schema = rootSchema(kinds);
+  // `port: ${PORT:-19101}` is a string in YAML: substituted values take the schema's type.
+  for (const path of substituted) coerceAt(schema, data, path);
   // Validation also fills in the schema's defaults (useDefaults).
   // Instances with schema problems skip their kind's own checks; the others get them,
   // so that one run of check-config lists every problem of the file.
@@ -222,8 +244,10 @@ function interpolateEnv(
   path: ConfigPath,
   env: Readonly<Record<string, string | undefined>>,
   problem: (path: ConfigPath, message: string) => void,
+  substituted: (path: ConfigPath) => void,
 ): unknown {
   if (typeof value === 'string') {
+    if (value.includes('${')) substituted(path);
     return value.replace(ENV_REF, (match, name: string | undefined, fallback: string | undefined) => {
       if (match === '$$') return '$';
       const v = env[name as string];
@@ -233,13 +257,24 @@ function interpolateEnv(
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, [...path, i], env, problem));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, [...path, i], env, problem, substituted));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, [...path, k], env, problem);
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, [...path, k], env, problem, substituted);
     return out;
   }
   return value;
+}
+
+/** A substituted string where the schema wants a number or boolean becomes one, if it reads as one. */
+function coerceAt(schema: TSchema, data: unknown, path: ConfigPath): void {
+  const type = schemaAt(schema, path)?.type;
+  const parent = valueAt(data, path.slice(0, -1)) as Record<string | number, unknown> | undefined;
+  const key = path[path.length - 1];
+  if (!parent || key === undefined || typeof parent[key] !== 'string') return;
+  const text = (parent[key] as string).trim();
+  if ((type === 'integer' || type === 'number') && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) parent[key] = Number(text);
+  else if (type === 'boolean' && (text === 'true' || text === 'false')) parent[key] = text === 'true';
 }
 
 interface SchemaProblem {

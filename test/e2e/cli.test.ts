@@ -34,6 +34,52 @@ describe('homestation CLI', () => {
     for (const cmd of ['check-config', 'collect', 'metrics', 'schema']) expect(help.stdout).toContain(cmd);
   });
 
+  it('answers mistakes on the command line with a message, never a stack trace', () => {
+    const typo = runCli(['--conifg', 'x.yaml']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown option --conifg (did you mean --config?)');
+    expect(typo.stderr).not.toMatch(/TypeError|at .*\.js:\d+/);
+    const unknown = runCli(['hepl']);
+    expect(unknown).toMatchObject({ code: 2 });
+    expect(unknown.stderr).toContain('unknown command "hepl" (did you mean "help"?)');
+    const misplaced = runCli(['metrics', '--instance', 'x']);
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).toContain('metrics takes no option --instance');
+    const extra = runCli(['schema', 'extra']);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('unexpected argument: extra');
+  });
+
+  it('has help per command, as `help COMMAND` and `COMMAND --help`', () => {
+    const a = runCli(['help', 'collect']);
+    const b = runCli(['collect', '--help']);
+    expect(a).toMatchObject({ code: 0 });
+    expect(a.stdout).toMatch(/^Usage: homestation collect EXPORTER/);
+    expect(b.stdout).toBe(a.stdout);
+    expect(runCli(['check-config', '--help']).stdout).toMatch(/^Usage: homestation check-config FILE\.\.\./);
+    expect(runCli(['help']).stdout).toContain('homestation help [COMMAND]');
+  });
+
+  it('check-config checks every file it is given, and refuses empty and oversized files', () => {
+    const good = config('two-good.yaml', 'exporters:\n  filesystem:\n    - name: local\n');
+    const empty = config('empty.yaml', '# nothing but a comment\n');
+    const big = config('big.yaml', `# ${'x'.repeat(2 * 1024 * 1024)}\n`);
+    const res = runCli(['check-config', good, empty, big]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain(`${good}: OK (1 exporter instance: filesystem/local)`);
+    expect(res.stderr).toContain(`${empty}:1:1: (top level): the file is empty`);
+    expect(res.stderr).toMatch(new RegExp(`${big}: \\(top level\\): the file is \\d+ bytes; a config is at most 1048576 bytes`));
+  });
+
+  it('substitutes ${VAR:-default} and then takes the schema type (a port from the environment)', () => {
+    const file = config('env-port.yaml', 'server:\n  port: ${HS_TEST_PORT:-19101}\nexporters:\n  filesystem:\n    - name: local\n');
+    expect(runCli(['check-config', file]).code).toBe(0);
+    expect(runCli(['check-config', file], { HS_TEST_PORT: '19102' }).code).toBe(0);
+    const bad = runCli(['check-config', file], { HS_TEST_PORT: 'eighty' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${file}:2:9: server.port: must be an integer (got "eighty")`);
+  });
+
   it('check-config lists every problem with file:line:column and exits 1', () => {
     const file = config(
       'bad.yaml',
