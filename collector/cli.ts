@@ -10,6 +10,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { catalogue, catalogueMarkdown, catalogueText } from './catalogue.js';
 import { ConfigError, formatProblem, loadConfigFile, loadDefaultConfig, type Config } from './config/load.js';
 import { rootSchema } from './config/schema.js';
+import { openIncidents, type RemediatorView } from './health.js';
 import { Host } from './host.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './logging.js';
@@ -99,13 +100,20 @@ async function run(configFile: string | undefined): Promise<number> {
   const log = await createLogger(config.log);
   const tracing = await startTracing(log);
   const host = new Host(config, EXPORTERS, { log });
-  const app = buildApp({ host, log, configSource: config.source });
+  let remediator: Awaited<ReturnType<typeof startRemediatorModule>> | undefined;
+  const remediatorView: RemediatorView | undefined = config.remediator
+    ? {
+        engine: () => remediator?.engineStatus(),
+        openIncidents: () => (remediator ? openIncidents(remediator.journal.incidents(200), Date.now()) : []),
+      }
+    : undefined;
+  const app = buildApp({ host, log, configSource: config.source, remediator: remediatorView });
   await app.listen({ host: config.server.host, port: config.server.port });
   const addr = app.server.address();
   const where = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   log.info({ config: config.source, url: where, version: VERSION }, `HomeStation listening on ${where} (/metrics, /healthz, /readyz, /)`);
   host.start();
-  const remediator = config.remediator ? await startRemediatorModule(config, log, host.registry) : undefined;
+  if (config.remediator) remediator = await startRemediatorModule(config, log, host.registry);
 
   return untilSignal(log, config.shutdownTimeout, [
     ['HTTP server', () => app.close()],

@@ -145,6 +145,27 @@ export interface ConfigProblem {
   readonly message: string;
 }
 
+/**
+ * Something wrong in the homelab right now, for the status page: a person reads
+ * these first, worst and oldest first. Derived from the samples the instance serves.
+ */
+export interface Finding {
+  readonly severity: 'critical' | 'warning';
+  /** What it is about: "backup set postgres", "device kitchen/sensor". */
+  readonly subject: string;
+  /** What is wrong, in a few words. */
+  readonly problem: string;
+  /** Since when (ms since the epoch), where it is known: shown as the age. */
+  readonly since?: number;
+}
+
+/** What an instance's samples say of the things it watches. */
+export interface Review {
+  readonly findings: readonly Finding[];
+  /** What is fine, in one short line ("4 sets, newest 3 h ago"). */
+  readonly fine: string;
+}
+
 /** An exporter kind: its config schema, its metric catalogue and its factory. */
 export interface ExporterKind<Config = unknown> {
   /** Registry key = folder name = `exporter` label = key under `exporters:`. */
@@ -161,6 +182,8 @@ export interface ExporterKind<Config = unknown> {
    * static catalogue; their labels, like the catalogue's, come after exporter_instance.
    */
   configuredMetrics?(config: Config & InstanceBase): MetricSpec[];
+  /** Reads the samples an instance serves as findings for the status page (pure, cheap). */
+  review?(samples: readonly Sample[], now: number): Review;
   /** Cross-field checks the schema cannot state; paths are below the instance. */
   validate?(config: Config & InstanceBase): ConfigProblem[];
   /**

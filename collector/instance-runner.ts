@@ -38,6 +38,8 @@ export interface InstanceStatus {
   readonly lastAttempt?: number;
   readonly lastDurationMs?: number;
   readonly lastError?: LastError;
+  /** When the current run of errors began (the first error since the last success). */
+  readonly failingSince?: number;
   readonly errors: Readonly<Record<ErrorReason, number>>;
   /**
    * The samples to serve. A pull instance has none while down (old values are never
@@ -71,6 +73,7 @@ export class InstanceRunner {
   private lastAttempt: number | undefined;
   private lastDurationMs: number | undefined;
   private lastError: LastError | undefined;
+  private failingSince: number | undefined;
   private readonly errors = Object.fromEntries(ERROR_REASONS.map((r) => [r, 0])) as Record<ErrorReason, number>;
   private inflight: Promise<void> | undefined;
   private controller: AbortController | undefined;
@@ -100,6 +103,7 @@ export class InstanceRunner {
         reportSuccess: () => {
           this.lastSuccess = this.deps.now();
           this.lastError = undefined;
+          this.failingSince = undefined;
         },
         reportError: (err) => this.countError(err, this.deps.now()),
       },
@@ -242,6 +246,7 @@ export class InstanceRunner {
     this.lastAttempt = t0;
     this.lastDurationMs = took;
     this.lastError = undefined;
+    this.failingSince = undefined;
   }
 
   private fail(err: ExporterError, t0: number, took: number): void {
@@ -257,6 +262,7 @@ export class InstanceRunner {
   private countError(err: ExporterError, at: number): void {
     const repeated = this.lastError?.reason === err.reason && this.lastError.message === err.message;
     this.errors[err.reason] += 1;
+    this.failingSince ??= at;
     this.lastError = { reason: err.reason, message: err.message, hint: err.hint, at };
     // Say it once per change, not once per interval for ever.
     const line = { reason: err.reason, err: err.message, hint: err.hint };
@@ -284,6 +290,7 @@ export class InstanceRunner {
       lastAttempt: this.lastAttempt,
       lastDurationMs: this.lastDurationMs,
       lastError,
+      failingSince: up ? undefined : (this.failingSince ?? lastError?.at),
       errors: { ...this.errors },
       samples,
     };

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Authenticator } from './auth.js';
 import type { Engine } from './engine.js';
+import type { EngineLinkStatus } from './engine-link.js';
 import type { Journal } from './journal.js';
 import { ACTIONS } from './schema.js';
 import { WebhookSchema } from './webhook-schema.js';
@@ -26,6 +27,8 @@ export interface RemediatorAppOptions {
   readonly authenticate: Authenticator;
   readonly registry: Registry;
   readonly log: Logger;
+  /** The link to the container engine; without one, webhooks are answered 503 (Alertmanager retries). */
+  readonly engineStatus: () => EngineLinkStatus;
 }
 
 export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
@@ -36,7 +39,7 @@ export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url === '/healthz') return;
+    if (req.url === '/healthz' || req.url === '/readyz') return;
     if (!o.authenticate(req.headers.authorization)) {
       o.log.warn({ url: req.url, ip: req.ip }, 'unauthenticated request refused');
       return reply
@@ -59,6 +62,12 @@ export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
+  app.get('/readyz', async (_req, reply) => {
+    const engine = o.engineStatus();
+    if (engine.connected) return { status: 'ready' };
+    return reply.code(503).send({ status: 'degraded', reason: `container engine unreachable: ${engine.error ?? 'unknown'}` });
+  });
+
   app.get('/metrics', async (_req, reply) => reply.type(o.registry.contentType).send(await o.registry.metrics()));
 
   app.post(
@@ -66,10 +75,17 @@ export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
     {
       schema: {
         body: WebhookSchema,
-        response: { 200: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }), 400: ErrorBody, 401: ErrorBody, 413: ErrorBody },
+        response: { 200: Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() }), 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 503: ErrorBody },
       },
     },
-    async (req) => o.engine.receive(req.body),
+    async (req, reply) => {
+      const engine = o.engineStatus();
+      // Not recorded: Alertmanager retries a 5xx, so the alert is acted on once the engine is back.
+      if (!engine.connected) {
+        return reply.code(503).send({ error: 'engine_unavailable', message: `the container engine cannot be reached (${engine.error ?? 'unknown'}); retry later` });
+      }
+      return o.engine.receive(req.body);
+    },
   );
 
   app.get(

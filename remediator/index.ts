@@ -10,8 +10,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { buildRemediatorApp } from './app.js';
 import { authenticator } from './auth.js';
-import { DockerDriver } from './docker/driver.js';
+import { DockerDriver, engineAddress } from './docker/driver.js';
 import { Engine } from './engine.js';
+import { EngineLink, type EngineLinkStatus } from './engine-link.js';
 import { Journal } from './journal.js';
 import { RemediatorMetrics } from './metrics.js';
 import { buildNotifier, type Notifier } from './notify.js';
@@ -22,6 +23,8 @@ export interface Remediator {
   readonly journal: Journal;
   readonly app: FastifyInstance;
   readonly url: string;
+  /** The link to the container engine: while it is down the remediator is not ready. */
+  engineStatus(): EngineLinkStatus;
   stop(): Promise<void>;
 }
 
@@ -60,7 +63,7 @@ export async function startRemediator(
   const log = deps.log.child({ component: 'remediator' });
   const authenticate = authenticator(config);
   const journal = await Journal.open(config.journal);
-  const driver = await DockerDriver.connect(config.docker);
+  const driver = await DockerDriver.create(config.docker);
   const metrics = new RemediatorMetrics(deps.registry);
   const engine = new Engine({
     config,
@@ -71,21 +74,30 @@ export async function startRemediator(
     log,
     selfContainerIds: ownContainerIds(),
   });
-  const app = buildRemediatorApp({ engine, journal, authenticate, registry: deps.registry, log });
+  let recovered = false;
+  const link = new EngineLink(driver, engineAddress(config.docker), log, (status) => {
+    metrics.engineUp.set(status.connected ? 1 : 0);
+    if (!status.connected || recovered) return;
+    recovered = true;
+    // Finish what a killed predecessor left open, in the background, once the engine answers.
+    void engine.recoverUnfinished().then((found) => {
+      if (found.length) log.warn({ incidents: found.map((i) => i.id) }, 'checked incidents left unfinished by a previous run');
+    });
+  });
+  const app = buildRemediatorApp({ engine, journal, authenticate, registry: deps.registry, log, engineStatus: () => link.status() });
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
-  log.info({ url, dryRun: config.dry_run, engine: driver.isPodman ? 'podman' : 'docker' }, `remediator listening on ${url} (POST /webhook/alertmanager)`);
-  // Finish what a killed predecessor left open, in the background.
-  void engine.recoverUnfinished().then((found) => {
-    if (found.length) log.warn({ incidents: found.map((i) => i.id) }, 'checked incidents left unfinished by a previous run');
-  });
+  await link.start();
+  log.info({ url, dryRun: config.dry_run, engine: link.status().connected ? (driver.isPodman ? 'podman' : 'docker') : 'unreachable' }, `remediator listening on ${url} (POST /webhook/alertmanager)`);
   return {
     engine,
     journal,
     app,
     url,
+    engineStatus: () => link.status(),
     async stop() {
+      link.stop();
       await app.close();
       // An action still running is not awaited past a few seconds: the journal has it
       // as 'acting', and the next start re-checks the service and records the outcome.

@@ -44,6 +44,12 @@ export const remediatorMetricSpecs: readonly MetricSpec[] = [
     help: 'Times a human was asked to step in, by service and reason (ladder_exhausted, rate_limited, ...).',
   },
   {
+    name: 'homestation_remediator_engine_up',
+    type: 'gauge',
+    labels: [],
+    help: '1 while the container engine answers; 0 while the remediator runs degraded without it (and retries).',
+  },
+  {
     name: 'homestation_remediator_paused',
     type: 'gauge',
     labels: [],
@@ -68,6 +74,7 @@ export class RemediatorMetrics {
   readonly incidents: Counter<'outcome'>;
   readonly escalations: Counter<'service' | 'reason'>;
   readonly paused: Gauge;
+  readonly engineUp: Gauge;
   readonly recovery: Histogram<'service'>;
 
   constructor(registry: Registry) {
@@ -84,6 +91,8 @@ export class RemediatorMetrics {
     this.incidents = new Counter(opts<'outcome'>('homestation_remediator_incidents_total'));
     this.escalations = new Counter(opts<'service' | 'reason'>('homestation_remediator_escalations_total'));
     this.paused = new Gauge(opts('homestation_remediator_paused'));
+    this.engineUp = new Gauge(opts('homestation_remediator_engine_up'));
+    this.engineUp.set(0);
     this.recovery = new Histogram({
       name: RECOVERY_METRIC,
       help: RECOVERY_HELP,

@@ -4,14 +4,15 @@
 # prometheus) for checking exposition files, podman with runc and busybox-static
 # for the remediator's container tests, and Prometheus, Alertmanager and
 # blackbox_exporter for the detection-to-recovery test, Mosquitto for the MQTT
-# exporter (and mqtt2prometheus, Debian's prometheus-mqtt-exporter, for its bench). As root with apt-get it installs
+# exporter (and mqtt2prometheus, Debian's prometheus-mqtt-exporter, for its bench), Chromium for
+# the status page's headless browser test. As root with apt-get it installs
 # what is missing; otherwise it prints the exact command, and fails in CI.
 set -euo pipefail
 
 # tool:package pairs
 NEEDED=(restic:restic borg:borgbackup promtool:prometheus podman:podman runc:runc busybox:busybox-static
   amtool:prometheus-alertmanager prometheus-alertmanager:prometheus-alertmanager prometheus-blackbox-exporter:prometheus-blackbox-exporter
-  mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl prometheus-mqtt-exporter:prometheus-mqtt-exporter)
+  mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl prometheus-mqtt-exporter:prometheus-mqtt-exporter chromium:chromium)
 
 missing=()
 for pair in "${NEEDED[@]}"; do

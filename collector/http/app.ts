@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Host } from '../host.js';
 import { ERROR_REASONS } from '../contract.js';
+import { health, type RemediatorView } from '../health.js';
 import { statusPage } from './status-page.js';
 import { VERSION } from '../version.js';
 
@@ -32,9 +33,21 @@ const InstanceView = Type.Object({
   series: Type.Integer({ minimum: 0 }),
 });
 
+const FindingView = Type.Object({
+  severity: Type.Union([Type.Literal('critical'), Type.Literal('warning')]),
+  source: Type.String(),
+  subject: Type.String(),
+  problem: Type.String(),
+  since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
 const Status = Type.Object({
   version: Type.String(),
   config: Type.String(),
+  /** What is wrong right now, worst and oldest first; empty when all is well. */
+  findings: Type.Array(FindingView),
+  /** What is fine, one line per source. */
+  fine: Type.Array(Type.Object({ source: Type.String(), text: Type.String() })),
   instances: Type.Array(InstanceView),
 });
 
@@ -43,6 +56,8 @@ export interface AppOptions {
   readonly log: Logger;
   /** Where the config came from, for the status page. */
   readonly configSource: string;
+  /** The remediator of `homestation run`, when the config has one. */
+  readonly remediator?: RemediatorView;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -55,9 +70,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const view = () => ({
+  const view = (now = Date.now()) => {
+    const h = health(host.runners, options.remediator, now);
+    return {
     version: VERSION,
     config: options.configSource,
+    findings: h.findings.map((f) => ({ severity: f.severity, source: f.source, subject: f.subject, problem: f.problem, since: iso(f.since) })),
+    fine: [...h.fine],
     instances: host.runners.map((r) => {
       const st = r.status();
       return {
@@ -80,7 +99,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
         series: st.samples.length,
       };
     }),
-  });
+    };
+  };
 
   app.get('/metrics', { schema: { response: { 200: Type.String() } } }, async (_req, reply) => {
     const text = await host.registry.metrics();
@@ -103,14 +123,23 @@ export function buildApp(options: AppOptions): FastifyInstance {
     },
     async (_req, reply) => {
       const r = host.readiness();
-      if (r.ready) return reply.code(200).send({ status: 'ready' as const });
-      return reply.code(503).send({ status: 'starting' as const, pending: r.pending });
+      const pending = [...r.pending];
+      if (options.remediator) {
+        const engine = options.remediator.engine();
+        if (!engine) pending.push('remediator (starting)');
+        else if (!engine.connected) pending.push(`remediator (container engine unreachable: ${engine.error ?? 'unknown'})`);
+      }
+      if (pending.length === 0) return reply.code(200).send({ status: 'ready' as const });
+      return reply.code(503).send({ status: 'starting' as const, pending });
     },
   );
 
   app.get('/api/v1/status', { schema: { response: { 200: Status } } }, async () => view());
 
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(statusPage(view(), Date.now())));
+  app.get('/', async (_req, reply) => {
+    const now = Date.now();
+    return reply.type('text/html; charset=utf-8').send(statusPage(view(now), now));
+  });
 
   return app as unknown as FastifyInstance;
 }

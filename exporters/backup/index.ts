@@ -8,6 +8,7 @@
 import type { ConfigProblem } from '../../collector/contract.js';
 import { defineExporter } from '../../collector/contract.js';
 import { backupMetrics } from './metrics.js';
+import { reviewBackup } from './review.js';
 import { isValidZone } from './parse/timestamp.js';
 import { backupSchema, type BackupConfig } from './schema.js';
 
@@ -29,6 +30,7 @@ export const backup = defineExporter<BackupConfig>({
   schema: backupSchema,
   defaults: { interval: '5m', timeout: '2m' },
   metrics: backupMetrics,
+  review: reviewBackup,
   validate(config) {
     const problems: ConfigProblem[] = [];
     const present = SOURCES.filter((s) => config[s] !== undefined);

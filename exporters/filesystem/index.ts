@@ -6,7 +6,8 @@ import { readFile, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { Type } from '@sinclair/typebox';
-import { ExporterError, defineExporter, type MetricSpec, type Sample } from '../../collector/contract.js';
+import { ExporterError, defineExporter, type Finding, type MetricSpec, type Sample } from '../../collector/contract.js';
+import { of, percent, valueOf } from '../../collector/samples.js';
 import { LOCAL_TYPES, parseMounts, readonlyInFstab, selectMounts } from './parse-mounts.js';
 
 interface FilesystemConfig {
@@ -70,6 +71,27 @@ export const filesystem = defineExporter<FilesystemConfig>({
   }),
   defaults: { interval: '1m', timeout: '10s' },
   metrics,
+  review(samples) {
+    const findings: Finding[] = [];
+    let fullest = 0;
+    const sizes = of(samples, M.size);
+    for (const s of sizes) {
+      const l = s.labels ?? {};
+      const subject = `filesystem ${l.mountpoint}`;
+      const avail = valueOf(samples, M.avail, l);
+      if (avail !== undefined && s.value > 0) {
+        const free = avail / s.value;
+        fullest = Math.max(fullest, 1 - free);
+        // 5%: the FilesystemAlmostFull rule; under 15% a person wants to know before it pages.
+        if (free < 0.05) findings.push({ severity: 'critical', subject, problem: `is almost full: ${percent(free)} free` });
+        else if (free < 0.15) findings.push({ severity: 'warning', subject, problem: `is filling up: ${percent(free)} free` });
+      }
+      if (valueOf(samples, M.ro, l) === 1 && valueOf(samples, M.roIntended, l) === 0) {
+        findings.push({ severity: 'critical', subject, problem: 'is read-only (remounted, usually after disk errors)' });
+      }
+    }
+    return { findings, fine: `${sizes.length} filesystem${sizes.length === 1 ? '' : 's'}${sizes.length ? `, fullest ${percent(fullest)} used` : ''}` };
+  },
   create(ctx, config) {
     const excluded = picomatch(config.exclude_mount_points, { dot: true });
     const roByConfig = config.readonly_mount_points.length ? picomatch(config.readonly_mount_points, { dot: true }) : () => false;

@@ -7,6 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { Duration, Secret, SecretFile } from '../../collector/config/schema-types.js';
 import { defineExporter, type ConfigProblem } from '../../collector/contract.js';
 import { haMetrics } from './metrics.js';
+import { reviewHomeAssistant } from './review.js';
 
 export interface HaConfig {
   url: string;
@@ -42,6 +43,7 @@ export const homeassistant = defineExporter<HaConfig>({
   }),
   defaults: { interval: '30s', timeout: '10s' },
   metrics: haMetrics,
+  review: reviewHomeAssistant,
   validate(config) {
     const problems: ConfigProblem[] = [];
     if ((config.token === undefined) === (config.token_file === undefined)) {

@@ -5,6 +5,7 @@
  */
 import { defineExporter, type ConfigProblem, type MetricSpec } from '../../collector/contract.js';
 import { mqttMetrics } from './metrics.js';
+import { reviewMqtt } from './review.js';
 import { mqttSchema, type MqttConfig } from './schema.js';
 
 export const mqtt = defineExporter<MqttConfig>({
@@ -13,6 +14,7 @@ export const mqtt = defineExporter<MqttConfig>({
   schema: mqttSchema,
   defaults: { interval: '30s', timeout: '10s' },
   metrics: mqttMetrics,
+  review: reviewMqtt,
   configuredMetrics(config) {
     return (config.metrics ?? []).map(
       (m): MetricSpec => ({ name: m.name, type: m.type, help: m.help, ...(m.unit ? { unit: m.unit } : {}), labels: ['device', 'source'] }),

@@ -57,19 +57,34 @@ const toInfo = (i: Docker.ContainerInspectInfo): ContainerInfo => ({
   health: i.State.Health?.Status ?? '',
 });
 
-export class DockerDriver {
-  private constructor(
-    private readonly docker: Docker,
-    /** podman's compat API: health checks never run by themselves there. */
-    readonly isPodman: boolean,
-  ) {}
+/** Where the engine is, for messages: the configured host, DOCKER_HOST, or the default socket. */
+export function engineAddress(c: DockerConnection): string {
+  return c.host ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+}
 
-  static async connect(c: DockerConnection): Promise<DockerDriver> {
+export class DockerDriver {
+  /** podman's compat API: health checks never run by themselves there. Known once `ping()` has answered. */
+  isPodman = false;
+
+  private constructor(private readonly docker: Docker) {}
+
+  /** A driver for the engine at `c`; no I/O yet (an engine that is down is found out by `ping`). */
+  static async create(c: DockerConnection): Promise<DockerDriver> {
     const { default: Dockerode } = await import('dockerode');
-    const docker = new Dockerode(connectionOptions(c));
-    const version = (await docker.version()) as { Components?: { Name: string }[] };
-    const isPodman = (version.Components ?? []).some((x) => /podman/i.test(x.Name));
-    return new DockerDriver(docker, isPodman);
+    return new DockerDriver(new Dockerode(connectionOptions(c)));
+  }
+
+  /** Connects and asks the engine what it is; throws when it cannot be reached. */
+  static async connect(c: DockerConnection): Promise<DockerDriver> {
+    const driver = await DockerDriver.create(c);
+    await driver.ping();
+    return driver;
+  }
+
+  /** Asks the engine its version (and so whether it is podman); throws when unreachable. */
+  async ping(): Promise<void> {
+    const version = (await this.docker.version()) as { Components?: { Name: string }[] };
+    this.isPodman = (version.Components ?? []).some((x) => /podman/i.test(x.Name));
   }
 
   async inspect(idOrName: string): Promise<ContainerInfo | undefined> {

@@ -54,10 +54,11 @@ export interface PodmanService {
 }
 
 /** Starts `podman system service` on a private socket. */
-export async function startPodmanService(): Promise<PodmanService> {
+/** `socket`: where to serve the API (a path a test named before the engine started). */
+export async function startPodmanService(options: { socket?: string } = {}): Promise<PodmanService> {
   ensureImage();
   const dir = mkdtempSync(join(tmpdir(), 'hs-podman-'));
-  const socket = join(dir, 'podman.sock');
+  const socket = options.socket ?? join(dir, 'podman.sock');
   const child: ChildProcess = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env: env(), stdio: 'ignore' });
   const t0 = Date.now();
   while (!existsSync(socket)) {
@@ -71,6 +72,7 @@ export async function startPodmanService(): Promise<PodmanService> {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       rmSync(dir, { recursive: true, force: true });
+      rmSync(socket, { force: true });
     },
   };
 }

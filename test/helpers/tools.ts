@@ -21,6 +21,7 @@ export const DEBIAN_PACKAGE: Record<string, string> = {
   mosquitto_passwd: 'mosquitto',
   openssl: 'openssl',
   'prometheus-mqtt-exporter': 'prometheus-mqtt-exporter',
+  chromium: 'chromium',
 };
 
 export function hasTool(tool: string): boolean {
