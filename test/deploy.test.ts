@@ -1,11 +1,14 @@
 /** deploy/: Prometheus and Alertmanager accept their configs, and the timing budget holds. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkTiming, groupWaitFor } from '../collector/check-timing.js';
+import { parse } from 'yaml';
+import { matchPolicy } from '../remediator/policy.js';
+import type { PolicyConfig } from '../remediator/schema.js';
 import { runCli } from './helpers/cli.js';
 import { requireTools } from './helpers/tools.js';
 
@@ -29,6 +32,40 @@ describe('deploy configs', () => {
     expect(res.status).toBe(0);
     const syntax = spawnSync('promtool', ['check', 'config', '--syntax-only', promFile], { encoding: 'utf8' });
     expect(syntax.status).toBe(0);
+  });
+
+  it('the shipped configs agree: every alert routed to the remediator has a policy, every policy an alert', () => {
+    interface Rule { alert?: string; labels?: Record<string, string> }
+    const alerts = new Map<string, Record<string, string>>();
+    for (const f of readdirSync(join(root, 'rules')).filter((x) => x.endsWith('.rules.yml'))) {
+      const doc = parse(readFileSync(join(root, 'rules', f), 'utf8')) as { groups: { rules: Rule[] }[] };
+      for (const r of doc.groups.flatMap((g) => g.rules)) if (r.alert) alerts.set(r.alert, { alertname: r.alert, ...(r.labels ?? {}) });
+    }
+    const am = parse(readFileSync(amFile, 'utf8')) as { route: { routes: { receiver: string; matchers: string[] }[] } };
+    const toRemediator = am.route.routes.find((r) => r.receiver === 'remediator')!;
+    const routed = [...alerts.values()].filter((labels) =>
+      toRemediator.matchers.every((m) => {
+        const [, k, v] = /^(\w+)="(.*)"$/.exec(m) ?? [];
+        return k !== undefined && labels[k] === v;
+      }),
+    );
+    expect(routed.map((a) => a.alertname).sort()).toEqual(['ServiceDown', 'Zigbee2MQTTBridgeOffline']);
+    const rem = parse(readFileSync(join(root, 'deploy/homestation/remediator.yaml'), 'utf8')) as {
+      remediator: { policies: PolicyConfig[]; services: { name: string }[] };
+    };
+    const { policies, services } = rem.remediator;
+    for (const labels of routed) {
+      const match = matchPolicy(labels, policies);
+      expect(match, `no policy in deploy/homestation/remediator.yaml acts on ${labels.alertname}`).toBeDefined();
+      // A service named statically (policy or alert label) must be one the remediator knows.
+      const service = match!.service;
+      if (service) expect(services.map((s) => s.name), `${labels.alertname} names service ${service}`).toContain(service);
+    }
+    for (const p of policies) {
+      const alert = alerts.get(p.match.alertname ?? '');
+      expect(alert, `policy ${JSON.stringify(p.match)} names no alert of rules/`).toBeDefined();
+      for (const [k, v] of Object.entries(p.match)) if (k !== 'alertname' && alert![k] !== undefined) expect(alert![k], `${p.match.alertname}: ${k}`).toBe(v);
+    }
   });
 
   it('alertmanager.yml passes amtool check-config', (ctx) => {
