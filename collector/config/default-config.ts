@@ -6,8 +6,8 @@ export const DEFAULT_CONFIG_SOURCE = '<embedded default config>';
 
 export const DEFAULT_CONFIG_YAML = `# HomeStation embedded default configuration.
 server:
-  host: 0.0.0.0
-  port: 9870
+  host: \${HOMESTATION_HOST:-0.0.0.0}
+  port: \${HOMESTATION_PORT:-9870}
 log:
   level: info
 exporters:

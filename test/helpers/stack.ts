@@ -25,12 +25,26 @@ export interface StackPorts {
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-export function writeOverlay(dir: string, ports: StackPorts, tokenFile: string, serviceName: string): { prometheus: string; alertmanager: string; blackbox: string } {
+/** The `for:` of the named alerts set to `forOverrides[name]` (every rule of that name); nothing else changes. */
+export function shortenFor(text: string, forOverrides: Readonly<Record<string, string>>): string {
+  let out = text;
+  for (const [alert, duration] of Object.entries(forOverrides)) {
+    out = out.replace(new RegExp(`(alert: ${alert}\\n[\\s\\S]*?for: )\\S+`, 'g'), `$1${duration}`);
+  }
+  return out;
+}
+
+export function writeOverlay(
+  dir: string,
+  ports: StackPorts,
+  tokenFile: string,
+  serviceName: string,
+  options: { forOverrides?: Readonly<Record<string, string>> } = {},
+): { prometheus: string; alertmanager: string; blackbox: string } {
   mkdirSync(join(dir, 'rules'), { recursive: true });
+  const forOverrides = { ServiceDown: '2s', ...options.forOverrides };
   for (const f of readdirSync(join(root, 'rules')).filter((x) => x.endsWith('.rules.yml'))) {
-    let text = readFileSync(join(root, 'rules', f), 'utf8');
-    if (f === 'services.rules.yml') text = text.replace(/(alert: ServiceDown[\s\S]*?for: )30s/, '$12s');
-    writeFileSync(join(dir, 'rules', f), text);
+    writeFileSync(join(dir, 'rules', f), shortenFor(readFileSync(join(root, 'rules', f), 'utf8'), forOverrides));
   }
 
   const prom = parse(readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as any;
