@@ -26,6 +26,6 @@ export function reviewBackup(samples: readonly Sample[], now: number): Review {
     const at = valueOf(samples, M.checkTime);
     findings.push({ severity: 'critical', subject: 'backup repository', problem: 'integrity check failed', ...(at ? { since: at * 1000 } : {}) });
   }
-  const fine = `${sets.length} set${sets.length === 1 ? '' : 's'}${newest !== undefined ? `, newest backup ${humanDuration(now - newest)} ago` : ''}`;
+  const fine = sets.length === 0 ? 'no backup found yet (its sets are optional)' : `${sets.length} set${sets.length === 1 ? '' : 's'}${newest !== undefined ? `, newest backup ${humanDuration(now - newest)} ago` : ''}`;
   return { findings, fine };
 }
