@@ -35,6 +35,7 @@ Usage (homestation help COMMAND, or COMMAND --help, for one command):
                                            stop or restart automatic remediation
   homestation remediate SERVICE --action restart|redeploy [--dry-run] [--config FILE]
                                            the same guarded path as an alert, by hand
+  homestation import mqtt2prometheus FILE  the equivalent HomeStation config of an mqtt2prometheus config
   homestation help [COMMAND] | --version | --help
 
 Without --config, the embedded default config is used (see README.md).
@@ -320,6 +321,33 @@ const COMMANDS: Record<string, Command> = {
     options: ['config'],
     args: [0, 0],
     run: (_a, v) => remediatorApi(str(v.config), 'POST', '/api/v1/resume'),
+  },
+  import: {
+    usage: 'homestation import mqtt2prometheus FILE',
+    summary: "Print the HomeStation config equivalent to an mqtt2prometheus config, and what does not translate (as comments and on stderr).",
+    options: [],
+    args: [2, 2],
+    run: async (a) => {
+      if (a[0] !== 'mqtt2prometheus') return usageError('import', `cannot import "${a[0]}" (known: mqtt2prometheus)`);
+      const { importMqtt2prometheus, ImportError } = await import('../exporters/mqtt/import-mqtt2prometheus.js');
+      let text: string;
+      try {
+        text = readFileSync(a[1] as string, 'utf8');
+      } catch (err) {
+        process.stderr.write(`homestation import: cannot read ${a[1]}: ${(err as Error).message}\n`);
+        return 1;
+      }
+      try {
+        const { yaml, notes } = importMqtt2prometheus(text);
+        process.stdout.write(yaml);
+        for (const n of notes) process.stderr.write(`homestation import: ${n}\n`);
+        return 0;
+      } catch (err) {
+        if (!(err instanceof ImportError)) throw err;
+        process.stderr.write(`homestation import: ${a[1]}: ${err.message}\n`);
+        return 1;
+      }
+    },
   },
   remediate: {
     usage: 'homestation remediate SERVICE --action restart|redeploy [--dry-run] [--config FILE]',

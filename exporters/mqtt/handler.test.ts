@@ -34,11 +34,22 @@ describe('MQTT handler over a recorded zigbee2mqtt 1.25 session', () => {
     expect(results.not_json ?? 0).toBe(0);
     const samples = state.snapshot(1_700_000_000_000);
     expect(samples.find((s) => s.metric === M.z2mBridge)).toMatchObject({ labels: { base_topic: 'zigbee2mqtt' }, value: 1 });
-    const availability = onConnect.filter((m) => m.topic.endsWith('/availability'));
-    expect(samples.filter((s) => s.metric === M.online)).toHaveLength(availability.length);
+    // Availability of announced devices only: "hue lights" is a group (bridge/groups) and
+    // "901" is in no inventory (a removed device's leftover): neither is a device.
+    const announced = new Set((onConnect.find((m) => m.topic === 'bridge/devices')!.payload as { friendly_name: string }[]).map((d) => d.friendly_name));
+    const availability = onConnect.filter((m) => m.topic.endsWith('/availability') && announced.has(m.topic.slice(0, -'/availability'.length)));
+    expect(availability).toHaveLength(11);
+    expect(samples.filter((s) => s.metric === M.online)).toHaveLength(11);
+    expect(samples.some((s) => s.labels?.device === 'hue lights' || s.labels?.device === '901')).toBe(false);
+    expect(results.unknown_topic).toBe(2);
     expect(samples.filter((s) => s.metric === M.info).length).toBeGreaterThan(5);
-    // Replayed retained messages are no sign of life.
-    expect(samples.filter((s) => s.metric === M.lastSeen)).toHaveLength(0);
+    // Replayed retained payloads are history: their own last_seen (2021-2022 here) is the
+    // last sign of life, and their readings, far older than the TTL, are not the present.
+    const lastSeen = samples.filter((s) => s.metric === M.lastSeen);
+    expect(lastSeen).toHaveLength(12);
+    expect(lastSeen.find((s) => s.labels?.device === 'hue1')?.value).toBe(Date.parse('2021-10-22T08:38:44+08:00') / 1000);
+    expect(samples.filter((s) => s.metric === M.battery || s.metric === M.temperature)).toEqual([]);
+    expect(state.droppedValues.stale).toBe(20);
     for (const s of samples.filter((x) => x.metric === M.battery || x.metric === M.humidity)) {
       expect(s.value).toBeGreaterThanOrEqual(0);
       expect(s.value).toBeLessThanOrEqual(1);

@@ -7,6 +7,8 @@ import { M } from './metrics.js';
 import { parseAvailability } from './parse/availability.js';
 import { matchTopic, parseJsonObject, payloadValue, toNumber } from './parse/payload.js';
 import { parseSys } from './parse/sys.js';
+import { parseTasmotaSensor, parseTasmotaState } from './parse/tasmota.js';
+import { parseGroups, parseInventory, payloadTime } from './parse/z2m.js';
 import type { MqttConfig } from './schema.js';
 import type { MessageResult, MqttState } from './state.js';
 
@@ -27,43 +29,56 @@ const Z2M_DEFAULTS: { field: string; metric: string; scale: number }[] = [
 
 const MAX_NAME = 128;
 const deviceName = (s: string) => (s.length > MAX_NAME ? s.slice(0, MAX_NAME) : s);
+/** A known sensor field is a JSON number: not a boolean, not a string, not NaN or 1e400. */
+const strictNumber = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** Topics carrying inventories, read under their own size limit. */
+export function isInventoryTopic(c: MqttConfig, topic: string): boolean {
+  const base = c.zigbee2mqtt.base_topic;
+  return c.zigbee2mqtt.enabled && (topic === `${base}/bridge/devices` || topic === `${base}/bridge/groups`);
+}
+
+/**
+ * When a device payload was made. A live message is now; a retained one is history
+ * replayed by the broker: its own last_seen if it has one, else unknown (undefined).
+ */
+function madeAt(obj: Record<string, unknown>, m: Message, now: number): number | undefined {
+  return m.retain ? payloadTime(obj) : now;
+}
 
 function handleZigbee2mqtt(c: MqttConfig, state: MqttState, m: Message, text: string, now: number): MessageResult | undefined {
   const base = c.zigbee2mqtt.base_topic;
+  const source = 'zigbee2mqtt';
   if (!m.topic.startsWith(`${base}/`)) return undefined;
   const rest = m.topic.slice(base.length + 1);
   if (rest === 'bridge/state') {
     const a = parseAvailability(text);
-    if (a === 'online' || a === 'offline') state.setBridge(base, a === 'online');
-    return a === 'unknown' ? 'not_json' : 'processed';
+    if (a === 'cleared') return 'ignored';
+    // An unreadable state is not online.
+    state.setBridge(base, a === 'online');
+    return a === 'unknown' ? 'unknown_state' : 'processed';
   }
   if (rest === 'bridge/devices') {
-    let list: unknown;
-    try {
-      list = JSON.parse(text);
-    } catch {
-      return 'not_json';
-    }
-    if (!Array.isArray(list)) return 'not_json';
-    const names = new Set<string>();
-    for (const d of list as { friendly_name?: unknown; ieee_address?: unknown; type?: unknown; definition?: { vendor?: unknown; model?: unknown } | null }[]) {
-      if (typeof d?.friendly_name !== 'string' || d.type === 'Coordinator') continue;
-      const name = deviceName(d.friendly_name);
-      names.add(name);
-      state.setInfo('zigbee2mqtt', name, {
-        ieee_address: typeof d.ieee_address === 'string' ? d.ieee_address : '',
-        vendor: typeof d.definition?.vendor === 'string' ? d.definition.vendor : '',
-        model: typeof d.definition?.model === 'string' ? d.definition.model : '',
-      });
-    }
-    // Devices gone from the list (removed, or renamed while we were away) lose their series.
-    for (const old of state.deviceNames('zigbee2mqtt')) if (!names.has(old)) state.removeDevice('zigbee2mqtt', old);
+    const inv = parseInventory(text);
+    if (!inv.ok) return 'bad_inventory'; // never applied: a bad list must not remove devices
+    state.applyInventory(
+      source,
+      inv.value.map((d) => ({ name: deviceName(d.friendlyName), info: { ieee_address: d.ieeeAddress, vendor: d.vendor, model: d.model } })),
+    );
+    return 'processed';
+  }
+  if (rest === 'bridge/groups') {
+    const groups = parseGroups(text);
+    if (!groups.ok) return 'bad_inventory';
+    state.setGroups(source, groups.value.map(deviceName));
     return 'processed';
   }
   if (rest === 'bridge/response/device/rename') {
-    const obj = parseJsonObject(text) as { status?: string; data?: { from?: unknown } } | undefined;
+    const obj = parseJsonObject(text) as { status?: string; data?: { from?: unknown; to?: unknown } } | undefined;
     if (!obj) return 'not_json';
-    if (obj.status === 'ok' && typeof obj.data?.from === 'string') state.removeDevice('zigbee2mqtt', deviceName(obj.data.from));
+    if (obj.status === 'ok' && typeof obj.data?.from === 'string') {
+      state.renameDevice(source, deviceName(obj.data.from), typeof obj.data.to === 'string' ? deviceName(obj.data.to) : '');
+    }
     return 'processed';
   }
   if (rest === 'bridge/health') {
@@ -77,30 +92,90 @@ function handleZigbee2mqtt(c: MqttConfig, state: MqttState, m: Message, text: st
     return 'processed';
   }
   if (rest.startsWith('bridge/')) return 'ignored';
-  if (rest.endsWith('/availability')) {
-    const name = deviceName(rest.slice(0, -'/availability'.length));
-    const a = parseAvailability(text);
-    if (a === 'cleared') state.removeDevice('zigbee2mqtt', name);
-    else if (a === 'online' || a === 'offline') state.setOnline('zigbee2mqtt', name, a === 'online');
-    else return 'not_json';
-    return 'processed';
-  }
   if (/\/(set|get)(\/.*)?$/.test(rest)) return 'ignored';
+  const isAvailability = rest.endsWith('/availability');
+  const name = deviceName(isAvailability ? rest.slice(0, -'/availability'.length) : rest);
+  // Not announced by zigbee2mqtt (or a group): not a device.
+  if (!state.admits(source, name)) return 'unknown_topic';
+  if (isAvailability) {
+    const a = parseAvailability(text);
+    if (a === 'cleared') state.removeDevice(source, name);
+    else state.setOnline(source, name, a === 'unknown' ? undefined : a === 'online');
+    return a === 'unknown' ? 'unknown_state' : 'processed';
+  }
   // A device's state message.
   const obj = parseJsonObject(text);
   if (!obj) return text.trim() === '' ? 'ignored' : 'not_json';
-  const name = deviceName(rest);
-  if (!m.retain) state.seen('zigbee2mqtt', name, now);
+  const at = madeAt(obj, m, now);
+  // Live, or retained with its own last_seen: a real sign of life at that time.
+  if (at !== undefined) state.seen(source, name, at);
   for (const d of Z2M_DEFAULTS) {
-    const v = toNumber(obj[d.field]);
-    if (v !== undefined) state.setValue('zigbee2mqtt', name, d.metric, {}, v * d.scale, now);
+    const raw = obj[d.field];
+    if (raw === undefined || raw === null) continue;
+    const v = strictNumber(raw);
+    if (v === undefined) state.droppedValues.not_number += 1;
+    else if (at === undefined) state.droppedValues.retained_unknown_age += 1;
+    else if (now - at > c.ttl) state.droppedValues.stale += 1;
+    else state.setValue(source, name, d.metric, {}, v * d.scale, at);
   }
   return 'processed';
 }
 
+/** Tasmota: tele/<device>/LWT, STATE, SENSOR and stat/<device>/RESULT. */
+function handleTasmota(c: MqttConfig, state: MqttState, m: Message, text: string, now: number): MessageResult | undefined {
+  const source = 'tasmota';
+  const tele = matchTopic(`${c.tasmota.prefix}/+/+`, m.topic);
+  const stat = tele ? undefined : matchTopic(`${c.tasmota.stat_prefix}/+/RESULT`, m.topic);
+  const t = tele ?? stat;
+  if (!t) return undefined;
+  const name = deviceName(t[1] as string);
+  const kind = stat ? 'RESULT' : (t[2] as string);
+  if (kind === 'LWT') {
+    const a = parseAvailability(text);
+    if (a === 'cleared') state.removeDevice(source, name);
+    else {
+      state.setOnline(source, name, a === 'unknown' ? undefined : a === 'online');
+      // The device's own "Online" is a sign of life; "Offline" is its will, sent by the broker.
+      if (a === 'online' && !m.retain) state.seen(source, name, now);
+    }
+    return a === 'unknown' ? 'unknown_state' : 'processed';
+  }
+  if (kind !== 'STATE' && kind !== 'SENSOR' && kind !== 'RESULT') return 'ignored';
+  const obj = parseJsonObject(text);
+  if (!obj) return 'not_json';
+  if (m.retain) return 'ignored'; // telemetry is not retained by Tasmota; a retained copy is history without an age
+  if (!state.seen(source, name, now)) return 'ignored';
+  if (kind === 'STATE') {
+    const st = parseTasmotaState(obj);
+    if (st.uptimeSeconds !== undefined) state.setUptime(source, name, st.uptimeSeconds, now);
+    if (st.wifiSignalDbm !== undefined) state.setValue(source, name, M.wifiSignal, {}, st.wifiSignalDbm, now);
+    for (const [relay, on] of st.relays) state.setValue(source, name, M.relayOn, { relay }, on ? 1 : 0, now);
+    if (st.clockSynced !== undefined) state.setValue(source, name, M.clockSynced, {}, st.clockSynced ? 1 : 0, now);
+  } else if (kind === 'SENSOR') {
+    const sn = parseTasmotaSensor(obj);
+    const e = sn.energy;
+    if (e?.totalJoules !== undefined) state.setValue(source, name, M.energy, {}, e.totalJoules, now);
+    if (e?.powerWatts !== undefined) state.setValue(source, name, M.power, {}, e.powerWatts, now);
+    if (e?.voltageVolts !== undefined) state.setValue(source, name, M.voltage, {}, e.voltageVolts, now);
+    if (e?.currentAmperes !== undefined) state.setValue(source, name, M.current, {}, e.currentAmperes, now);
+    for (const r of sn.readings) {
+      state.sensorSeen(source, name, r.sensor, now);
+      if (r.temperatureCelsius !== undefined) state.setValue(source, name, M.sensorTemperature, { sensor: r.sensor }, r.temperatureCelsius, now);
+      if (r.humidityRatio !== undefined) state.setValue(source, name, M.sensorHumidity, { sensor: r.sensor }, r.humidityRatio, now);
+    }
+    if (sn.clockSynced !== undefined) state.setValue(source, name, M.clockSynced, {}, sn.clockSynced ? 1 : 0, now);
+  }
+  return 'processed';
+}
+
+/** The source a declared topic's device belongs to: a Tasmota topic is its Tasmota device. */
+function declaredSource(c: MqttConfig, topic: string): string {
+  return c.tasmota.enabled && (matchTopic(`${c.tasmota.prefix}/+/#`, topic) || matchTopic(`${c.tasmota.stat_prefix}/+/#`, topic)) ? 'tasmota' : 'custom';
+}
+
 /** Applies one message; returns how it was counted. */
 export function handleMessage(c: MqttConfig, state: MqttState, m: Message, now: number): MessageResult {
-  if (m.payload.length > c.max_payload_bytes) return 'too_large';
+  if (m.payload.length > (isInventoryTopic(c, m.topic) ? c.zigbee2mqtt.max_inventory_bytes : c.max_payload_bytes)) return 'too_large';
   const text = m.payload.toString('utf8');
   if (m.topic.startsWith('$SYS/')) {
     const v = parseSys(m.topic, text);
@@ -114,17 +189,8 @@ export function handleMessage(c: MqttConfig, state: MqttState, m: Message, now: 
     if (r) results.push(r);
   }
   if (c.tasmota.enabled) {
-    const t = matchTopic(`${c.tasmota.prefix}/+/LWT`, m.topic);
-    if (t) {
-      const name = deviceName(t[1] as string);
-      const a = parseAvailability(text);
-      if (a === 'cleared') state.removeDevice('tasmota', name);
-      else if (a === 'online' || a === 'offline') {
-        state.setOnline('tasmota', name, a === 'online');
-        if (!m.retain) state.seen('tasmota', name, now);
-      }
-      results.push(a === 'unknown' ? 'not_json' : 'processed');
-    }
+    const r = handleTasmota(c, state, m, text, now);
+    if (r) results.push(r);
   }
   for (const av of c.availability) {
     const t = matchTopic(av.topic, m.topic);
@@ -132,19 +198,26 @@ export function handleMessage(c: MqttConfig, state: MqttState, m: Message, now: 
     if (!t || name === undefined) continue;
     const a = parseAvailability(text, av.online, av.offline);
     if (a === 'cleared') state.removeDevice('custom', deviceName(name));
-    else if (a !== 'unknown') state.setOnline('custom', deviceName(name), a === 'online');
-    results.push(a === 'unknown' ? 'not_json' : 'processed');
+    else state.setOnline('custom', deviceName(name), a === 'unknown' ? undefined : a === 'online');
+    results.push(a === 'unknown' ? 'unknown_state' : 'processed');
   }
   for (const dm of c.metrics) {
     const t = matchTopic(dm.topic, m.topic);
     const name = t?.[dm.device_level];
     if (!t || name === undefined) continue;
-    const v = payloadValue(text, dm.field);
-    if (v.ok) {
-      state.setValue('custom', deviceName(name), dm.name, {}, v.value * dm.scale, now);
-      if (!m.retain) state.seen('custom', deviceName(name), now);
+    const v = payloadValue(text, dm.field, dm.values);
+    const source = declaredSource(c, dm.topic);
+    if (!v.ok) {
+      if (v.reason === 'not_number') state.droppedValues.not_number += 1;
+      results.push(v.reason === 'missing' ? 'ignored' : v.reason);
+    } else if (m.retain) {
+      state.droppedValues.retained_unknown_age += 1; // a retained reading has no age: history, not the present
       results.push('processed');
-    } else results.push(v.reason === 'missing' ? 'ignored' : v.reason);
+    } else {
+      state.setValue(source, deviceName(name), dm.name, {}, v.value * dm.scale, now);
+      state.seen(source, deviceName(name), now);
+      results.push('processed');
+    }
   }
-  return results.find((r) => r !== 'processed' && r !== 'ignored') ?? (results.includes('processed') ? 'processed' : 'ignored');
+  return results.find((r) => r !== 'processed' && r !== 'ignored' && r !== 'unknown_topic') ?? (results.includes('processed') ? 'processed' : results.includes('unknown_topic') ? 'unknown_topic' : 'ignored');
 }

@@ -29,6 +29,11 @@ export const mqtt = defineExporter<MqttConfig>({
     const seen = new Set<string>();
     config.metrics.forEach((m, i) => {
       if (builtin.has(m.name)) problems.push({ path: ['metrics', i, 'name'], message: `${m.name} is a built-in metric; pick another name` });
+      else if (m.name.startsWith('homestation_') && !m.name.startsWith('homestation_mqtt_')) {
+        problems.push({ path: ['metrics', i, 'name'], message: `${m.name}: names under homestation_ are HomeStation's own (use homestation_mqtt_... or a name of yours)` });
+      } else if (m.name === 'up' || m.name.startsWith('scrape_')) {
+        problems.push({ path: ['metrics', i, 'name'], message: `${m.name} is Prometheus' own; pick another name` });
+      }
       if (seen.has(m.name)) problems.push({ path: ['metrics', i, 'name'], message: `duplicate metric ${m.name}` });
       seen.add(m.name);
       if (m.type === 'counter' && !m.name.endsWith('_total')) problems.push({ path: ['metrics', i, 'name'], message: 'a counter name ends in _total' });

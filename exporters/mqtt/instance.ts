@@ -8,7 +8,8 @@ import { MqttState } from './state.js';
 
 /** CONNACK codes of a refused login: 3.1.1 (4, 5) and 5.0 (134, 135). */
 const AUTH_CODES = new Set([4, 5, 134, 135]);
-const BACKOFF_MAX_MS = 60_000;
+/** The first reconnection attempt after a drop; doubling to reconnect_max. */
+const BACKOFF_MIN_MS = 250;
 
 export async function createMqttInstance(ctx: InstanceContext, config: MqttConfig & InstanceBase): Promise<StreamInstance> {
   // Loaded only when an MQTT instance is configured.
@@ -16,13 +17,13 @@ export async function createMqttInstance(ctx: InstanceContext, config: MqttConfi
   const state = new MqttState(config.ttl, config.max_series, ctx.log);
   let client: MqttClient | undefined;
   let lastError: ExporterError | undefined = new ExporterError('unreachable', `not connected to ${config.url} yet`);
-  let backoff = 1000;
+  let backoff = BACKOFF_MIN_MS;
   let everConnected = false;
 
   const topics = (): string[] => [
     ...(config.sys ? ['$SYS/#'] : []),
     ...(config.zigbee2mqtt.enabled ? [`${config.zigbee2mqtt.base_topic}/#`] : []),
-    ...(config.tasmota.enabled ? [`${config.tasmota.prefix}/+/LWT`] : []),
+    ...(config.tasmota.enabled ? [`${config.tasmota.prefix}/+/+`, `${config.tasmota.stat_prefix}/+/RESULT`] : []),
     ...config.availability.map((a) => a.topic),
     ...config.metrics.map((m) => m.topic),
   ];
@@ -51,7 +52,8 @@ export async function createMqttInstance(ctx: InstanceContext, config: MqttConfi
         state.connected = true;
         lastError = undefined;
         ctx.reportSuccess();
-        backoff = 1000;
+        // Back from an outage: the next drop is retried at once again.
+        backoff = BACKOFF_MIN_MS;
         if (client) client.options.reconnectPeriod = backoff;
         // Subscribed on every connect: a clean session keeps no subscriptions.
         client?.subscribe(
@@ -71,8 +73,8 @@ export async function createMqttInstance(ctx: InstanceContext, config: MqttConfi
         }
         state.connected = false;
         lastError ??= new ExporterError('unreachable', `disconnected from ${config.url}`);
-        // Back off: 1 s, 2 s, 4 s ... up to a minute.
-        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+        // mqtt.js has scheduled this attempt already; back off the next: 250 ms doubling to reconnect_max.
+        backoff = Math.min(backoff * 2, config.reconnect_max);
         if (client) client.options.reconnectPeriod = backoff;
       });
       client.on('error', (err: Error & { code?: number | string }) => {

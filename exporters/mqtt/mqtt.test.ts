@@ -68,7 +68,7 @@ describe.runIf(!missing)('MQTT exporter on Mosquitto', () => {
     await expect.poll(() => sample(runner, M.online, dev)).toBe(0);
   });
 
-  it('reads zigbee2mqtt 1.x plain payloads; retained replays are not a sign of life', async () => {
+  it('reads zigbee2mqtt 1.x plain payloads; a retained replay is history: no sign of life, no value of unknown age', async () => {
     const b = await broker();
     const z2m = await publisher(b.url);
     await z2m.publishAsync('zigbee2mqtt/bridge/state', 'online', { retain: true, qos: 1 });
@@ -76,12 +76,14 @@ describe.runIf(!missing)('MQTT exporter on Mosquitto', () => {
     await z2m.publishAsync('zigbee2mqtt/door', '{"battery":50}', { retain: true, qos: 1 });
     const { runner } = await exporter({ url: b.url });
     const dev = { device: 'door', source: 'zigbee2mqtt' };
-    await expect.poll(() => sample(runner, M.battery, dev), { timeout: 10_000 }).toBe(0.5);
-    expect(sample(runner, M.online, dev)).toBe(1);
+    await expect.poll(() => sample(runner, M.online, dev), { timeout: 10_000 }).toBe(1);
     expect(sample(runner, M.z2mBridge)).toBe(1);
+    await expect.poll(() => sample(runner, M.droppedValues, { reason: 'retained_unknown_age' })).toBe(1);
+    expect(sample(runner, M.battery, dev)).toBeUndefined();
     expect(sample(runner, M.lastSeen, dev)).toBeUndefined();
     await z2m.publishAsync('zigbee2mqtt/door', '{"battery":49}', { qos: 1 });
     await expect.poll(() => sample(runner, M.lastSeen, dev)).toBeGreaterThan(0);
+    expect(sample(runner, M.battery, dev)).toBeCloseTo(0.49);
   });
 
   it('sees a Tasmota plug go offline by its real will when its connection drops', async () => {

@@ -16,7 +16,9 @@ export function reviewMqtt(samples: readonly Sample[]): Review {
     const l = { device: d.labels?.device ?? '', source: d.labels?.source ?? '' };
     const subject = `device ${l.device} (${l.source})`;
     const seen = valueOf(samples, M.lastSeen, l);
-    if (d.value === 0) findings.push({ severity: 'warning', subject, problem: 'is offline; shown since its last message', ...(seen ? { since: seen * 1000 } : {}) });
+    const unknown = valueOf(samples, M.availabilityUnknown, l) === 1;
+    const problem = unknown ? 'availability cannot be read (unknown, not online)' : 'is offline; shown since its last message';
+    if (d.value === 0) findings.push({ severity: 'warning', subject, problem, ...(seen ? { since: seen * 1000 } : {}) });
   }
   for (const b of of(samples, M.battery)) {
     if (b.value < BATTERY_LOW) findings.push({ severity: 'warning', subject: `device ${b.labels?.device} (${b.labels?.source})`, problem: `battery at ${percent(b.value)}` });

@@ -19,14 +19,30 @@ export const mqttSchema = Type.Object({
       {
         enabled: Type.Optional(Type.Boolean({ default: true })),
         base_topic: Type.Optional(Type.String({ default: 'zigbee2mqtt' })),
+        max_inventory_bytes: Type.Optional(
+          Type.Integer({
+            minimum: 1024,
+            default: 4 * 1024 * 1024,
+            description: 'Size limit of bridge/devices and bridge/groups (about 1.6 KB a device: 4 MiB fits some 2,500 devices).',
+          }),
+        ),
       },
-      { additionalProperties: false, default: {}, description: 'zigbee2mqtt bridge state, device availability, bridge/devices and default sensor values.' },
+      {
+        additionalProperties: false,
+        default: {},
+        description:
+          'zigbee2mqtt bridge state, devices announced on bridge/devices (groups of bridge/groups are not devices and are not exported), availability and default sensor values.',
+      },
     ),
   ),
   tasmota: Type.Optional(
     Type.Object(
-      { enabled: Type.Optional(Type.Boolean({ default: true })), prefix: Type.Optional(Type.String({ default: 'tele' })) },
-      { additionalProperties: false, default: {}, description: 'Tasmota devices by their tele/<device>/LWT.' },
+      {
+        enabled: Type.Optional(Type.Boolean({ default: true })),
+        prefix: Type.Optional(Type.String({ default: 'tele', description: "Tasmota's telemetry prefix (LWT, STATE, SENSOR)." })),
+        stat_prefix: Type.Optional(Type.String({ default: 'stat', description: "Tasmota's status prefix (RESULT)." })),
+      },
+      { additionalProperties: false, default: {}, description: 'Tasmota devices: LWT, STATE (uptime, restarts, Wi-Fi, relays) and SENSOR (energy, temperature and humidity probes).' },
     ),
   ),
   availability: Type.Optional(
@@ -47,7 +63,10 @@ export const mqttSchema = Type.Object({
     Type.Array(
       Type.Object(
         {
-          name: Type.String({ pattern: '^homestation_mqtt_[a-z0-9_]+$', description: 'Metric name (base units, _total for counters).' }),
+          name: Type.String({
+            pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$',
+            description: 'Metric name as Prometheus takes it (base units, _total for counters); any name that is not one of HomeStation\'s own.',
+          }),
           help: Type.String({ minLength: 5 }),
           type: Type.Optional(StringEnum(['gauge', 'counter'] as const, { default: 'gauge', description: 'gauge or counter.' })),
           unit: Type.Optional(Type.String()),
@@ -55,6 +74,9 @@ export const mqttSchema = Type.Object({
           device_level: Type.Integer({ minimum: 0, description: 'Which topic level (0-based) names the device.' }),
           field: Type.Optional(Type.String({ description: 'Field of a JSON payload (dotted path); without it the payload is the number.' })),
           scale: Type.Optional(Type.Number({ default: 1, description: 'Multiplier, e.g. 0.01 for percent to ratio.' })),
+          values: Type.Optional(
+            Type.Record(Type.String(), Type.Number(), { description: 'String payloads to numbers, e.g. { open: 1, closed: 0 } (mqtt2prometheus string_value_mapping).' }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -62,6 +84,9 @@ export const mqttSchema = Type.Object({
     ),
   ),
   ttl: Type.Optional(Duration({ default: '15m', description: 'Values of a device that stops reporting are dropped after this.' })),
+  reconnect_max: Type.Optional(
+    Duration({ default: '1s', description: 'Longest wait between reconnection attempts (from 250 ms, doubling); a LAN broker is back in about this long.' }),
+  ),
   max_series: Type.Optional(Type.Integer({ minimum: 10, default: 10000, description: 'Series budget of the instance.' })),
   max_payload_bytes: Type.Optional(Type.Integer({ minimum: 16, default: 65536, description: 'Larger payloads are counted and ignored.' })),
 });
@@ -75,6 +100,7 @@ export interface DeclaredMetric {
   device_level: number;
   field?: string;
   scale: number;
+  values?: Record<string, number>;
 }
 
 export interface MqttConfig {
@@ -89,11 +115,12 @@ export interface MqttConfig {
   client_id?: string;
   keepalive: number;
   sys: boolean;
-  zigbee2mqtt: { enabled: boolean; base_topic: string };
-  tasmota: { enabled: boolean; prefix: string };
+  zigbee2mqtt: { enabled: boolean; base_topic: string; max_inventory_bytes: number };
+  tasmota: { enabled: boolean; prefix: string; stat_prefix: string };
   availability: { topic: string; device_level: number; online: string[]; offline: string[] }[];
   metrics: DeclaredMetric[];
   ttl: number;
+  reconnect_max: number;
   max_series: number;
   max_payload_bytes: number;
 }

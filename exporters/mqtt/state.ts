@@ -18,20 +18,40 @@ interface Value {
 
 interface Device {
   online?: boolean;
+  /** The last availability payload could not be read: the state is unknown (online reads 0). */
+  availabilityUnknown?: boolean;
   lastSeen?: number;
   info?: { ieee_address: string; vendor: string; model: string };
+  /** Seen before its source's inventory was known: pruned by the first one unless listed. */
+  provisional?: boolean;
+  /** Device uptime as last reported, and the restarts seen from it going back. */
+  uptime?: number;
+  restarts?: number;
+  /** Per sensor of the device (Tasmota's SENSOR keys): its last live reading. */
+  sensors?: Map<string, number>;
   /** metric + extra labels -> value */
   readonly values: Map<string, Value>;
 }
 
-export type MessageResult = 'processed' | 'not_json' | 'not_number' | 'too_large' | 'ignored';
-const RESULTS: MessageResult[] = ['processed', 'not_json', 'not_number', 'too_large', 'ignored'];
+/** How a message was counted (homestation_mqtt_messages_total{result}). */
+export const RESULTS = ['processed', 'not_json', 'not_number', 'too_large', 'ignored', 'unknown_topic', 'unknown_state', 'bad_inventory'] as const;
+export type MessageResult = (typeof RESULTS)[number];
+/** Why a single value of a message was not exported (homestation_mqtt_dropped_values_total{reason}). */
+export const DROPPED_VALUES = ['not_number', 'retained_unknown_age', 'stale'] as const;
+export type DroppedValue = (typeof DROPPED_VALUES)[number];
+/** Devices a source may have before its inventory is known; past it, topics are unknown. */
+export const MAX_PROVISIONAL = 500;
 
 export class MqttState {
   private readonly devices = new Map<string, { source: string; name: string; state: Device }>();
   private readonly broker = new Map<string, Sample>();
   private readonly bridges = new Map<string, boolean>();
   readonly messages = Object.fromEntries(RESULTS.map((r) => [r, 0])) as Record<MessageResult, number>;
+  readonly droppedValues = Object.fromEntries(DROPPED_VALUES.map((r) => [r, 0])) as Record<DroppedValue, number>;
+  /** Per source with an inventory (zigbee2mqtt's bridge/devices): the devices it lists. */
+  private readonly inventories = new Map<string, Set<string>>();
+  /** Per source: names that are groups, never devices. */
+  private readonly groups = new Map<string, Set<string>>();
   droppedOverBudget = 0;
   reconnects = 0;
   authFailures = 0;
@@ -53,18 +73,66 @@ export class MqttState {
     const k = this.key(source, name);
     let d = this.devices.get(k);
     if (!d && create) {
-      if (!this.room(1)) return undefined;
-      d = { source, name, state: { values: new Map() } };
+      if (!this.admits(source, name) || !this.room(1)) return undefined;
+      d = { source, name, state: { values: new Map(), ...(this.hasInventory(source) ? {} : { provisional: true }) } };
       this.devices.set(k, d);
     }
     return d?.state;
+  }
+
+  /** zigbee2mqtt announces its devices; other sources have no inventory. */
+  private hasInventory(source: string): boolean {
+    return source === 'zigbee2mqtt' && this.inventories.has(source);
+  }
+
+  /**
+   * Whether messages about `name` may make (or touch) a device of `source`: never a
+   * group; once the source's inventory is known, only what it lists; before, up to
+   * MAX_PROVISIONAL provisional devices.
+   */
+  admits(source: string, name: string): boolean {
+    if (this.groups.get(source)?.has(name)) return false;
+    const inventory = this.inventories.get(source);
+    if (inventory) return inventory.has(name);
+    if (this.devices.has(this.key(source, name))) return true;
+    if (source !== 'zigbee2mqtt') return true;
+    let provisional = 0;
+    for (const d of this.devices.values()) if (d.source === source && d.state.provisional) provisional += 1;
+    return provisional < MAX_PROVISIONAL;
+  }
+
+  /** A source's inventory: listed devices get their info, the rest (provisional or removed) go. */
+  applyInventory(source: string, devices: readonly { name: string; info: { ieee_address: string; vendor: string; model: string } }[]): void {
+    this.inventories.set(source, new Set(devices.map((d) => d.name)));
+    for (const old of this.deviceNames(source)) if (!this.inventories.get(source)?.has(old)) this.removeDevice(source, old);
+    for (const d of devices) {
+      const state = this.device(source, d.name, true);
+      if (!state) continue;
+      state.provisional = false;
+      if (!state.info && !this.room(1)) continue;
+      state.info = d.info;
+    }
+  }
+
+  /** A source's groups: not devices; any device made of one before is removed. */
+  setGroups(source: string, names: readonly string[]): void {
+    this.groups.set(source, new Set(names));
+    for (const n of names) this.removeDevice(source, n);
+  }
+
+  /** A renamed device: the old name leaves the inventory too (the new one comes with the next bridge/devices). */
+  renameDevice(source: string, from: string, to: string): void {
+    this.removeDevice(source, from);
+    const inventory = this.inventories.get(source);
+    if (inventory?.delete(from)) inventory.add(to);
   }
 
   /** Series held now (the budget counts these). */
   seriesCount(): number {
     let n = this.broker.size + this.bridges.size;
     for (const { state } of this.devices.values()) {
-      n += (state.online === undefined ? 0 : 1) + (state.lastSeen === undefined ? 0 : 1) + (state.info ? 1 : 0) + state.values.size;
+      n += (state.online === undefined ? 0 : 2) + (state.lastSeen === undefined ? 0 : 1) + (state.info ? 1 : 0) + state.values.size;
+      n += (state.restarts === undefined ? 0 : 1) + (state.sensors?.size ?? 0);
     }
     return n;
   }
@@ -92,19 +160,44 @@ export class MqttState {
     this.bridges.set(base, online);
   }
 
-  setOnline(source: string, name: string, online: boolean): void {
+  /** Online or offline; undefined = the payload could not be read: unknown, which is not online. */
+  setOnline(source: string, name: string, online: boolean | undefined): boolean {
     const d = this.device(source, name, true);
-    if (!d) return;
-    if (d.online === undefined && !this.room(1)) return;
-    d.online = online;
+    if (!d) return false;
+    if (d.online === undefined && !this.room(2)) return false;
+    d.online = online ?? false;
+    d.availabilityUnknown = online === undefined;
+    return true;
   }
 
-  /** A live (not retained) message of the device arrived. */
-  seen(source: string, name: string, at: number): void {
+  /** A live message of the device was made at `at` (never moves back). */
+  seen(source: string, name: string, at: number): boolean {
     const d = this.device(source, name, true);
+    if (!d) return false;
+    if (d.lastSeen === undefined && !this.room(1)) return false;
+    d.lastSeen = Math.max(d.lastSeen ?? 0, at);
+    return true;
+  }
+
+  /** A device's reported uptime: going back means it restarted. */
+  setUptime(source: string, name: string, seconds: number, at: number): void {
+    const d = this.device(source, name, false);
     if (!d) return;
-    if (d.lastSeen === undefined && !this.room(1)) return;
-    d.lastSeen = at;
+    if (d.restarts === undefined) {
+      if (!this.room(1)) return;
+      d.restarts = 0;
+    } else if (d.uptime !== undefined && seconds < d.uptime) d.restarts += 1;
+    d.uptime = seconds;
+    this.setValue(source, name, M.uptimeDevice, {}, seconds, at);
+  }
+
+  /** A sensor of the device (a Tasmota SENSOR key) gave a reading. */
+  sensorSeen(source: string, name: string, sensor: string, at: number): void {
+    const d = this.device(source, name, false);
+    if (!d) return;
+    d.sensors ??= new Map();
+    if (!d.sensors.has(sensor) && !this.room(1)) return;
+    d.sensors.set(sensor, Math.max(d.sensors.get(sensor) ?? 0, at));
   }
 
   setInfo(source: string, name: string, info: { ieee_address: string; vendor: string; model: string }): void {
@@ -146,7 +239,11 @@ export class MqttState {
     for (const [base, online] of this.bridges) out.push({ metric: M.z2mBridge, labels: { base_topic: base }, value: online ? 1 : 0 });
     for (const { source, name, state } of this.devices.values()) {
       const labels = { device: name, source };
-      if (state.online !== undefined) out.push({ metric: M.online, labels, value: state.online ? 1 : 0 });
+      if (state.online !== undefined) {
+        out.push({ metric: M.online, labels, value: state.online ? 1 : 0 }, { metric: M.availabilityUnknown, labels, value: state.availabilityUnknown ? 1 : 0 });
+      }
+      if (state.restarts !== undefined) out.push({ metric: M.restarts, labels, value: state.restarts });
+      for (const [sensor, at] of state.sensors ?? []) out.push({ metric: M.sensorLastSeen, labels: { ...labels, sensor }, value: at / 1000 });
       if (state.lastSeen !== undefined) out.push({ metric: M.lastSeen, labels, value: state.lastSeen / 1000 });
       if (state.info) out.push({ metric: M.info, labels: { ...labels, ...state.info }, value: 1 });
       for (const [k, v] of state.values) {
@@ -164,6 +261,7 @@ export class MqttState {
       { metric: M.droppedSeries, labels: { reason: 'over_budget' }, value: this.droppedOverBudget },
       { metric: M.series, value: this.seriesCount() },
       ...RESULTS.map((result) => ({ metric: M.messages, labels: { result }, value: this.messages[result] })),
+      ...DROPPED_VALUES.map((reason) => ({ metric: M.droppedValues, labels: { reason }, value: this.droppedValues[reason] })),
     );
     if (this.lastMessage !== undefined) out.push({ metric: M.lastMessage, value: this.lastMessage / 1000 });
     return out;

@@ -11,6 +11,8 @@ export interface Broker {
   readonly url: string;
   readonly dir: string;
   stop(): Promise<void>;
+  /** SIGKILL: the broker dies without closing its connections. */
+  kill(): Promise<void>;
   /** Starts it again on the same port (a broker restart). */
   restart(): Promise<void>;
 }
@@ -43,17 +45,18 @@ export async function startMosquitto(extra = 'allow_anonymous true', options: { 
   chmodSync(dir, 0o755);
   const port = options.port ?? (await freePort());
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `per_listener_settings false\nsys_interval 1\npersistence false\nlog_dest none\nlistener ${port} 127.0.0.1\n${extra}\n`);
+  const persistence = /^persistence true$/m.test(extra) ? `persistence_location ${dir}/\n` : 'persistence false\n';
+  writeFileSync(conf, `per_listener_settings false\nsys_interval 1\n${persistence}log_dest none\nlistener ${port} 127.0.0.1\n${extra}\n`);
   let child: ChildProcess;
   const launch = async () => {
     child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
     await waitPort(port);
   };
   await launch();
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    child.kill('SIGTERM');
+  const end = (signal: NodeJS.Signals) => async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
     await new Promise((r) => child.once('exit', r));
   };
-  return { port, url: `${options.scheme ?? 'mqtt'}://127.0.0.1:${port}`, dir, stop, restart: launch };
+  return { port, url: `${options.scheme ?? 'mqtt'}://127.0.0.1:${port}`, dir, stop: end('SIGTERM'), kill: end('SIGKILL'), restart: launch };
 }

@@ -24,29 +24,43 @@ export function toNumber(v: unknown): number | undefined {
     const s = v.trim();
     if (/^(on|true|online)$/i.test(s)) return 1;
     if (/^(off|false|offline)$/i.test(s)) return 0;
-    if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return Number(s);
+    if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) {
+      const n = Number(s);
+      return Number.isFinite(n) ? n : undefined; // "1e400" is not a number here
+    }
   }
   return undefined;
 }
 
-export function fieldValue(obj: Record<string, unknown>, path: string): ValueResult {
+/** A value through the user's string mapping first (exact, then case-insensitive), else as a number. */
+function mapped(v: unknown, values: Readonly<Record<string, number>> | undefined): number | undefined {
+  if (values && typeof v === 'string') {
+    const s = v.trim();
+    if (s in values) return values[s];
+    const key = Object.keys(values).find((k) => k.toLowerCase() === s.toLowerCase());
+    if (key !== undefined) return values[key];
+  }
+  return toNumber(v);
+}
+
+export function fieldValue(obj: Record<string, unknown>, path: string, values?: Readonly<Record<string, number>>): ValueResult {
   let v: unknown = obj;
   for (const part of path.split('.')) {
     if (!v || typeof v !== 'object') return { ok: false, reason: 'missing' };
     v = (v as Record<string, unknown>)[part];
   }
   if (v === undefined || v === null) return { ok: false, reason: 'missing' };
-  const n = toNumber(v);
+  const n = mapped(v, values);
   return n === undefined ? { ok: false, reason: 'not_number' } : { ok: true, value: n };
 }
 
 /** The value of a message for a declared metric: a field of a JSON payload, or the payload itself. */
-export function payloadValue(payload: string, field: string | undefined): ValueResult {
+export function payloadValue(payload: string, field: string | undefined, values?: Readonly<Record<string, number>>): ValueResult {
   if (field) {
     const obj = parseJsonObject(payload);
-    return obj ? fieldValue(obj, field) : { ok: false, reason: 'not_json' };
+    return obj ? fieldValue(obj, field, values) : { ok: false, reason: 'not_json' };
   }
-  const n = toNumber(payload);
+  const n = mapped(payload, values);
   return n === undefined ? { ok: false, reason: 'not_number' } : { ok: true, value: n };
 }
 
