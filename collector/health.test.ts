@@ -84,7 +84,7 @@ describe('reviews', () => {
     expect(r.fine).toBe('2 devices, 1 online');
   });
 
-  it('homeassistant: a failed integration, an unavailable device by its name, a low battery', () => {
+  it('homeassistant: a failed integration with its reason (a disabled one is not failed), an unavailable device by its name, low batteries', () => {
     const r = reviewHomeAssistant([
       s(H.entryState, { entry_id: 'hue1', domain: 'hue', state: 'setup_retry' }, 1),
       s(H.entryState, { entry_id: 'hue1', domain: 'hue', state: 'loaded' }, 0),
@@ -93,10 +93,20 @@ describe('reviews', () => {
       s(H.deviceAvailable, { device_id: 'd1' }, 0),
       s(H.deviceAvailable, { device_id: 'd2' }, 1),
       s(H.battery, { device_id: 'd2' }, 0.05),
+      s(H.batteryLow, { device_id: 'd2' }, 1),
+      s(H.batteryLow, { device_id: 'd3' }, 1),
+      s(H.entryState, { entry_id: 'cam1', domain: 'onvif', state: 'setup_error' }, 1),
+      s(H.entryDisabled, { entry_id: 'cam1', domain: 'onvif' }, 1),
+      s(H.entryReason, { entry_id: 'hue1', domain: 'hue', reason: 'could not authenticate' }, 1),
       s(H.entities, { domain: 'light', availability: 'unavailable' }, 1),
       s(H.entities, { domain: 'sensor', availability: 'available' }, 4),
     ]);
-    expect(r.findings.map((f) => `${f.subject} ${f.problem}`)).toEqual(['integration hue (hue1) failed: setup_retry', 'device Hall light is unavailable', 'device d2 battery at 5%']);
+    expect(r.findings.map((f) => `${f.subject} ${f.problem}`)).toEqual([
+      'integration hue (hue1) failed: setup_retry (could not authenticate)',
+      'device Hall light is unavailable',
+      'device d2 battery at 5%',
+      'device d3 battery low',
+    ]);
     expect(r.fine).toBe('5 entities, 2 devices, 1 available');
   });
 });

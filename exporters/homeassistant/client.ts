@@ -23,13 +23,16 @@ export interface HaMessage {
 export interface ClientOptions {
   readonly url: string;
   readonly token: string;
+  /** A ping goes out when HA has said nothing for this long. */
   readonly pingIntervalMs: number;
+  /** No answer to it (and no other message) in this long: HA hangs; reconnect. */
+  readonly pingTimeoutMs: number;
   readonly log: Logger;
 }
 
 type Pending = (m: HaMessage) => void;
 
-/** Events: 'ready' (authenticated), 'down' (closed), 'connect_error', 'auth_invalid', 'rtt'. */
+/** Events: 'ready' (authenticated), 'down' (closed), 'hang', 'connect_error', 'auth_invalid', 'rtt'. */
 export class HaClient extends EventEmitter {
   private ws: WebSocket | undefined;
   private nextId = 1;
@@ -42,6 +45,10 @@ export class HaClient extends EventEmitter {
   authRefused = false;
   connected = false;
   lastError: string | undefined;
+  /** When HA last sent anything: every message is a sign of life. */
+  private lastMessageAt = 0;
+  /** HA coalesces messages into arrays once asked (supported_features). */
+  coalescing = false;
 
   constructor(private readonly o: ClientOptions) {
     super();
@@ -68,6 +75,7 @@ export class HaClient extends EventEmitter {
       ws.on('close', () => {
         const was = this.connected;
         this.connected = false;
+        this.coalescing = false;
         clearInterval(this.pingTimer);
         for (const p of this.pending.values()) p({ type: 'result', success: false, error: { code: 'closed', message: 'connection closed' } });
         this.pending.clear();
@@ -82,6 +90,7 @@ export class HaClient extends EventEmitter {
   }
 
   private onFrame(text: string): void {
+    this.lastMessageAt = performance.now();
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -102,8 +111,13 @@ export class HaClient extends EventEmitter {
         this.connected = true;
         this.backoff = 1000;
         this.lastError = undefined;
-        this.pingTimer = setInterval(() => void this.ping(), this.o.pingIntervalMs);
+        // Checked twice per interval, so a hang is pinged at most 1.5 intervals after HA's last word.
+        this.pingTimer = setInterval(() => void this.ping(), this.o.pingIntervalMs / 2);
         this.pingTimer.unref();
+        // Coalesced frames cost HA and us less under load (HA 2022.11+; older ones answer unknown_command).
+        void this.command({ type: 'supported_features', features: { coalesce_messages: 1 } }).then((r) => {
+          this.coalescing = r.success === true;
+        });
         this.emit('ready', m.ha_version);
         return;
       case 'auth_invalid':
@@ -162,15 +176,27 @@ export class HaClient extends EventEmitter {
     return res;
   }
 
+  /**
+   * A ping only when HA has been quiet for a ping interval (any message is a sign of
+   * life); no answer and no other message within the timeout: HA hangs, reconnect.
+   * Worst case from a hang to the reconnect: 1.5 intervals plus the timeout (12.5 s
+   * with the defaults).
+   */
   private async ping(): Promise<void> {
+    if (this.pinging || performance.now() - this.lastMessageAt < this.o.pingIntervalMs) return;
+    this.pinging = true;
     const t0 = performance.now();
-    const res = await this.command({ type: 'ping' }, 10_000);
+    const res = await this.command({ type: 'ping' }, this.o.pingTimeoutMs);
+    this.pinging = false;
     if (res.type === 'pong') this.emit('rtt', (performance.now() - t0) / 1000);
-    else if (this.connected) {
-      this.o.log.warn('Home Assistant did not answer a ping in 10 s; reconnecting');
+    else if (this.connected && this.lastMessageAt < t0) {
+      this.lastError = `no answer to a ping in ${this.o.pingTimeoutMs} ms: Home Assistant hangs`;
+      this.o.log.warn({ timeoutMs: this.o.pingTimeoutMs }, 'Home Assistant did not answer a ping; reconnecting');
+      this.emit('hang', this.lastError);
       this.ws?.terminate();
     }
   }
+  private pinging = false;
 
   async stop(): Promise<void> {
     this.stopped = true;

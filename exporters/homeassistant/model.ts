@@ -42,6 +42,21 @@ export interface ConfigEntry {
   entry_id: string;
   domain: string;
   state: string;
+  /** Why setup failed or is retried ("could not authenticate"), where HA says. */
+  reason?: string | null;
+  /** Set when a user (or HA) disabled the entry: then it is not loaded on purpose. */
+  disabled_by?: string | null;
+}
+export interface FloorEntry {
+  floor_id: string;
+  name?: string;
+  level?: number | null;
+}
+export interface SilentRule {
+  readonly entities: readonly string[];
+  readonly deviceClasses: readonly string[];
+  /** Milliseconds. */
+  readonly after: number;
 }
 
 export interface Filters {
@@ -54,6 +69,8 @@ export interface Filters {
 }
 
 export const ENTRY_STATES = ['loaded', 'setup_error', 'setup_retry', 'not_loaded', 'failed_unload', 'migration_error', 'setup_in_progress'];
+/** A failure reason is free text: cut to this, so that the label stays bounded. */
+const MAX_REASON = 120;
 
 const seconds = (iso: string | undefined) => {
   const t = iso ? Date.parse(iso) : Number.NaN;
@@ -67,6 +84,7 @@ export class HaModel {
   entities = new Map<string, EntityEntry>();
   devices = new Map<string, DeviceEntry>();
   areas = new Map<string, AreaEntry>();
+  floors = new Map<string, FloorEntry>();
   configEntries = new Map<string, ConfigEntry>();
   version: string | undefined;
   lastEvent: number | undefined;
@@ -76,11 +94,19 @@ export class HaModel {
   /** Series refused at the last scrape: only what is over budget now, so it cannot grow without bound. */
   private refused = new Set<string>();
   private readonly keep: (entityId: string) => boolean;
+  private readonly silentAfter: (s: HaState) => number | undefined;
 
   constructor(
     private readonly filters: Filters,
     private readonly maxSeries: number,
+    private readonly health: { readonly batteryLow: number; readonly silent: readonly SilentRule[] } = { batteryLow: 0.15, silent: [] },
   ) {
+    const silent = health.silent.map((r) => ({ ...r, match: r.entities.length ? picomatch(r.entities as string[]) : () => false }));
+    this.silentAfter = (s) => {
+      const dc = s.attributes?.device_class;
+      const hit = silent.filter((r) => r.match(s.entity_id) || (typeof dc === 'string' && r.deviceClasses.includes(dc)));
+      return hit.length ? Math.min(...hit.map((r) => r.after)) : undefined;
+    };
     const inc = filters.includeEntities.length ? picomatch(filters.includeEntities as string[]) : () => true;
     const exc = filters.excludeEntities.length ? picomatch(filters.excludeEntities as string[]) : () => false;
     this.keep = (id) => {
@@ -133,6 +159,10 @@ export class HaModel {
     this.areas = new Map(list.map((a) => [a.area_id, a]));
   }
 
+  setFloors(list: readonly FloorEntry[]): void {
+    this.floors = new Map(list.map((f) => [f.floor_id, f]));
+  }
+
   /** config_entries/subscribe messages: type null (initial), added, removed, updated. */
   configEntriesChanged(changes: readonly { type: string | null; entry: ConfigEntry }[]): void {
     for (const c of changes) {
@@ -141,47 +171,91 @@ export class HaModel {
     }
   }
 
+  /**
+   * Health series first, whatever the budget: up, integrations, device availability
+   * and batteries, counts. Only the per-entity series count against max_series, so an
+   * instance over budget loses values, never the alerts on its health.
+   */
   snapshot(connected: boolean, reconnects: number): Sample[] {
     const out: Sample[] = [];
-    let budget = this.maxSeries;
-    const refusedNow = new Set<string>();
-    const push = (s: Sample) => {
-      if (budget <= 0) {
-        const key = `${s.metric}${JSON.stringify(s.labels ?? {})}`;
-        if (!this.refused.has(key)) this.droppedOverBudget += 1;
-        refusedNow.add(key);
-        return;
-      }
-      budget -= 1;
-      out.push(s);
-    };
     out.push({ metric: M.connected, value: connected ? 1 : 0 }, { metric: M.reconnects, value: reconnects });
     if (this.version) out.push({ metric: M.info, labels: { version: this.version }, value: 1 });
     if (this.rttSeconds !== undefined) out.push({ metric: M.rtt, value: this.rttSeconds });
     if (this.lastEvent !== undefined) out.push({ metric: M.lastEvent, value: this.lastEvent / 1000 });
     for (const entry of this.configEntries.values()) {
       const states = ENTRY_STATES.includes(entry.state) ? ENTRY_STATES : [...ENTRY_STATES, entry.state];
-      for (const state of states) out.push({ metric: M.entryState, labels: { entry_id: entry.entry_id, domain: entry.domain, state }, value: entry.state === state ? 1 : 0 });
+      const base = { entry_id: entry.entry_id, domain: entry.domain };
+      for (const state of states) out.push({ metric: M.entryState, labels: { ...base, state }, value: entry.state === state ? 1 : 0 });
+      out.push({ metric: M.entryDisabled, labels: base, value: entry.disabled_by ? 1 : 0 });
+      if (entry.reason && entry.state !== 'loaded') out.push({ metric: M.entryReason, labels: { ...base, reason: entry.reason.slice(0, MAX_REASON) }, value: 1 });
     }
     for (const a of this.areas.values()) out.push({ metric: M.areaInfo, labels: { area_id: a.area_id, name: a.name ?? '', floor_id: a.floor_id ?? '' }, value: 1 });
+    for (const f of this.floors.values()) out.push({ metric: M.floorInfo, labels: { floor_id: f.floor_id, name: f.name ?? '', level: f.level === null || f.level === undefined ? '' : String(f.level) }, value: 1 });
 
     const counts = new Map<string, number>();
     const deviceAvailable = new Map<string, boolean>();
     const deviceBattery = new Map<string, number>();
+    const deviceBatteryLow = new Map<string, boolean>();
     const sorted = [...this.states.values()].filter((s) => this.keep(s.entity_id)).sort((a, b) => a.entity_id.localeCompare(b.entity_id));
+    for (const s of sorted) {
+      const domain = domainOf(s.entity_id);
+      const availability = s.state === 'unavailable' ? 'unavailable' : s.state === 'unknown' ? 'unknown' : 'available';
+      counts.set(`${domain}\u0000${availability}`, (counts.get(`${domain}\u0000${availability}`) ?? 0) + 1);
+      const device = this.entities.get(s.entity_id)?.device_id;
+      if (!device) continue;
+      deviceAvailable.set(device, (deviceAvailable.get(device) ?? false) || availability !== 'unavailable');
+      if (s.attributes?.device_class !== 'battery') continue;
+      if (domain === 'sensor' && s.attributes.unit_of_measurement === '%' && NUMERIC.test(s.state)) {
+        const ratio = Number(s.state) / 100;
+        deviceBattery.set(device, ratio);
+        deviceBatteryLow.set(device, (deviceBatteryLow.get(device) ?? false) || ratio < this.health.batteryLow);
+      } else if (domain === 'binary_sensor' && (s.state === 'on' || s.state === 'off')) {
+        // A binary battery sensor: on means low.
+        deviceBatteryLow.set(device, (deviceBatteryLow.get(device) ?? false) || s.state === 'on');
+      }
+    }
+    for (const [device, available] of deviceAvailable) out.push({ metric: M.deviceAvailable, labels: { device_id: device }, value: available ? 1 : 0 });
+    for (const [device, ratio] of deviceBattery) out.push({ metric: M.battery, labels: { device_id: device }, value: ratio });
+    for (const [device, low] of deviceBatteryLow) out.push({ metric: M.batteryLow, labels: { device_id: device }, value: low ? 1 : 0 });
+    for (const d of this.devices.values()) {
+      out.push({
+        metric: M.deviceInfo,
+        labels: { device_id: d.id, name: d.name_by_user ?? d.name ?? '', manufacturer: d.manufacturer ?? '', model: d.model ?? '', area_id: d.area_id ?? '' },
+        value: 1,
+      });
+    }
+    for (const [key, n] of counts) {
+      const [domain, availability] = key.split('\u0000') as [string, string];
+      out.push({ metric: M.entities, labels: { domain, availability }, value: n });
+    }
+
+    // Per-entity series, within the budget.
+    let budget = this.maxSeries;
+    const refusedNow = new Set<string>();
+    const push = (sample: Sample) => {
+      if (budget <= 0) {
+        const key = `${sample.metric}${JSON.stringify(sample.labels ?? {})}`;
+        if (!this.refused.has(key)) this.droppedOverBudget += 1;
+        refusedNow.add(key);
+        return;
+      }
+      budget -= 1;
+      out.push(sample);
+    };
     for (const s of sorted) {
       const domain = domainOf(s.entity_id);
       const labels = { entity_id: s.entity_id, domain };
       const unavailable = s.state === 'unavailable';
       const unknown = s.state === 'unknown';
-      const availability = unavailable ? 'unavailable' : unknown ? 'unknown' : 'available';
-      counts.set(`${domain}\u0000${availability}`, (counts.get(`${domain}\u0000${availability}`) ?? 0) + 1);
       push({ metric: M.available, labels, value: unavailable ? 0 : 1 });
       push({ metric: M.unknown, labels, value: unknown ? 1 : 0 });
       const changed = seconds(s.last_changed);
       if (changed !== undefined) push({ metric: M.lastChanged, labels, value: changed });
-      const reported = seconds(s.last_reported ?? s.last_updated);
+      // Only HA's own last_reported (2024.3+): last_updated is no report time.
+      const reported = seconds(s.last_reported);
       if (reported !== undefined) push({ metric: M.lastReported, labels, value: reported });
+      const silentAfter = this.silentAfter(s);
+      if (silentAfter !== undefined) push({ metric: M.silentThreshold, labels, value: silentAfter / 1000 });
       // A value is exported only while it is current: never for unavailable or unknown.
       if (!unavailable && !unknown && NUMERIC.test(s.state.trim())) {
         const unit = typeof s.attributes?.unit_of_measurement === 'string' ? s.attributes.unit_of_measurement : '';
@@ -196,12 +270,6 @@ export class HaModel {
           labels: { entity_id: s.entity_id, domain, device_id: device, area_id: area, platform: reg.platform ?? '', name: reg.name ?? reg.original_name ?? '' },
           value: 1,
         });
-        if (device) {
-          deviceAvailable.set(device, (deviceAvailable.get(device) ?? false) || !unavailable);
-          if (s.attributes?.device_class === 'battery' && s.attributes.unit_of_measurement === '%' && NUMERIC.test(s.state)) {
-            deviceBattery.set(device, Number(s.state) / 100);
-          }
-        }
       }
       if (domain === 'automation') {
         push({ metric: M.automationEnabled, labels: { entity_id: s.entity_id }, value: s.state === 'on' ? 1 : 0 });
@@ -209,21 +277,11 @@ export class HaModel {
         if (lt !== undefined) push({ metric: M.automationTriggered, labels: { entity_id: s.entity_id }, value: lt });
       }
     }
-    for (const [device, available] of deviceAvailable) push({ metric: M.deviceAvailable, labels: { device_id: device }, value: available ? 1 : 0 });
-    for (const [device, ratio] of deviceBattery) push({ metric: M.battery, labels: { device_id: device }, value: ratio });
-    for (const d of this.devices.values()) {
-      push({
-        metric: M.deviceInfo,
-        labels: { device_id: d.id, name: d.name_by_user ?? d.name ?? '', manufacturer: d.manufacturer ?? '', model: d.model ?? '', area_id: d.area_id ?? '' },
-        value: 1,
-      });
-    }
-    for (const [key, n] of counts) {
-      const [domain, availability] = key.split('\u0000') as [string, string];
-      out.push({ metric: M.entities, labels: { domain, availability }, value: n });
-    }
+    this.overBudget = refusedNow.size;
     this.refused = refusedNow;
     out.push({ metric: M.droppedSeries, labels: { reason: 'over_budget' }, value: this.droppedOverBudget });
     return out;
   }
+  /** Entity series refused at the last scrape (0 when all fit). */
+  overBudget = 0;
 }

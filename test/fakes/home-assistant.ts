@@ -10,12 +10,18 @@
  * - Commands with strictly increasing ids, else {"code":"id_reuse"}; results as
  *   {"id","type":"result","success",...}; get_states, subscribe_events,
  *   config/{entity,device,area}_registry/list, config_entries/subscribe, ping -> pong.
- * - Events pushed to subscribers, optionally several messages coalesced into one
- *   JSON array frame, and a server-initiated close.
+ * - Events pushed to subscribers; several messages coalesced into one JSON array
+ *   frame once the client asked for it ({"type":"supported_features","features":
+ *   {"coalesce_messages":1}}, HA 2022.11+), and a server-initiated close.
+ * - config/floor_registry/list (HA 2024.4+), config entries with reason and
+ *   disabled_by; states with last_reported (HA 2024.3+), which moves without a
+ *   state_changed event when a sensor reports the same value again.
+ * - A stall: HA's event loop blocked, reading and answering nothing, the TCP
+ *   connection still open.
  */
 import { createServer, type Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AreaEntry, ConfigEntry, DeviceEntry, EntityEntry, HaState } from '../../exporters/homeassistant/model.js';
+import type { AreaEntry, ConfigEntry, DeviceEntry, EntityEntry, FloorEntry, HaState } from '../../exporters/homeassistant/model.js';
 
 export interface FakeHa {
   readonly url: string;
@@ -23,11 +29,18 @@ export interface FakeHa {
   entities: EntityEntry[];
   devices: DeviceEntry[];
   areas: AreaEntry[];
+  floors: FloorEntry[];
   configEntries: ConfigEntry[];
   /** Counters the tests read. */
   readonly stats: { authAttempts: number; authInvalid: number; connections: number; idReuse: number; commands: string[] };
-  /** Send several messages per frame from now on. */
+  /** Coalesce for clients that ask (true by default, as HA does); false: an HA that does not know supported_features. */
   coalesce: boolean;
+  /** Frames that carried more than one message. */
+  readonly coalescedFrames: () => number;
+  /** A sensor reports the same value again: last_reported moves, no event (HA's behaviour). */
+  report(entityId: string, at?: Date): void;
+  /** HA hangs for `ms`: nothing is read or answered meanwhile. */
+  stall(ms: number): void;
   setState(state: HaState): void;
   removeState(entityId: string): void;
   renameEntity(from: string, to: string): void;
@@ -39,7 +52,7 @@ export interface FakeHa {
 
 export async function startFakeHa(options: { token: string; version?: string; authWindowMs?: number }): Promise<FakeHa> {
   const version = options.version ?? '2026.9.2';
-  const clients = new Set<{ ws: WebSocket; subs: Map<string, number>; lastId: number }>();
+  const clients = new Set<{ ws: WebSocket; subs: Map<string, number>; lastId: number; coalescing: boolean; stalled: boolean }>();
   const http: Server = createServer((req, res) => {
     if (req.headers.authorization !== `Bearer ${options.token}`) {
       res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' }).end('401: Unauthorized');
@@ -56,9 +69,24 @@ export async function startFakeHa(options: { token: string; version?: string; au
     entities: [],
     devices: [],
     areas: [],
+    floors: [],
     configEntries: [],
     stats: { authAttempts: 0, authInvalid: 0, connections: 0, idReuse: 0, commands: [] },
-    coalesce: false,
+    coalesce: true,
+    coalescedFrames: () => coalesced,
+    report(entityId, at = new Date()) {
+      fake.states = fake.states.map((s) => (s.entity_id === entityId ? { ...s, last_reported: at.toISOString() } : s));
+    },
+    stall(ms) {
+      for (const c of clients) {
+        c.ws.pause();
+        c.stalled = true;
+        setTimeout(() => {
+          c.stalled = false;
+          c.ws.resume();
+        }, ms);
+      }
+    },
     setState(state) {
       const old = fake.states.find((s) => s.entity_id === state.entity_id) ?? null;
       fake.states = [...fake.states.filter((s) => s.entity_id !== state.entity_id), state];
@@ -95,9 +123,14 @@ export async function startFakeHa(options: { token: string; version?: string; au
       }),
   };
 
+  let coalesced = 0;
   const send = (ws: WebSocket, messages: unknown[]) => {
-    if (fake.coalesce && messages.length > 1) ws.send(JSON.stringify(messages));
-    else for (const m of messages) ws.send(JSON.stringify(m));
+    const client = [...clients].find((c) => c.ws === ws);
+    if (client?.stalled) return;
+    if (client?.coalescing && messages.length > 1) {
+      coalesced += 1;
+      ws.send(JSON.stringify(messages));
+    } else for (const m of messages) ws.send(JSON.stringify(m));
   };
   function broadcast(eventType: string, data: unknown): void {
     for (const c of clients) {
@@ -110,7 +143,7 @@ export async function startFakeHa(options: { token: string; version?: string; au
 
   wss.on('connection', (ws) => {
     fake.stats.connections += 1;
-    const client = { ws, subs: new Map<string, number>(), lastId: 0 };
+    const client = { ws, subs: new Map<string, number>(), lastId: 0, coalescing: false, stalled: false };
     let authed = false;
     const window = setTimeout(() => {
       if (!authed) ws.close();
@@ -153,17 +186,26 @@ export async function startFakeHa(options: { token: string; version?: string; au
           return ok(null);
         case 'config_entries/subscribe':
           client.subs.set('config_entries', id);
-          ok(null);
-          return send(ws, [{ id, type: 'event', event: fake.configEntries.map((entry) => ({ type: null, entry })) }]);
+          // The result and the first event leave together: one frame when coalescing.
+          return send(ws, [
+            { id, type: 'result', success: true, result: null },
+            { id, type: 'event', event: fake.configEntries.map((entry) => ({ type: null, entry })) },
+          ]);
         case 'config/entity_registry/list':
           return ok(fake.entities);
         case 'config/device_registry/list':
           return ok(fake.devices);
         case 'config/area_registry/list':
           return ok(fake.areas);
+        case 'config/floor_registry/list':
+          return ok(fake.floors);
+        case 'supported_features':
+          if (!fake.coalesce) break;
+          client.coalescing = (msg as { features?: { coalesce_messages?: number } }).features?.coalesce_messages === 1;
+          return ok(null);
         default:
-          return send(ws, [{ id, type: 'result', success: false, error: { code: 'unknown_command', message: 'Unknown command.' } }]);
       }
+      return send(ws, [{ id, type: 'result', success: false, error: { code: 'unknown_command', message: 'Unknown command.' } }]);
     });
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
