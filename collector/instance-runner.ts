@@ -5,6 +5,7 @@
  * kept here: one slow, hanging or crashing instance affects its own series only.
  */
 import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { scrubCredentials } from './scrub.js';
 import type { Logger } from 'pino';
 import {
   ERROR_REASONS,
@@ -260,12 +261,15 @@ export class InstanceRunner {
 
   /** Counts an error by reason and keeps it as the last one; logs once per change. */
   private countError(err: ExporterError, at: number): void {
-    const repeated = this.lastError?.reason === err.reason && this.lastError.message === err.message;
+    // Tools' own words pass through here: no credentials reach the log, / or the API.
+    const message = scrubCredentials(err.message);
+    const hint = err.hint === undefined ? undefined : scrubCredentials(err.hint);
+    const repeated = this.lastError?.reason === err.reason && this.lastError.message === message;
     this.errors[err.reason] += 1;
     this.failingSince ??= at;
-    this.lastError = { reason: err.reason, message: err.message, hint: err.hint, at };
+    this.lastError = { reason: err.reason, message, hint, at };
     // Say it once per change, not once per interval for ever.
-    const line = { reason: err.reason, err: err.message, hint: err.hint };
+    const line = { reason: err.reason, err: message, hint };
     if (repeated) this.log.debug(line, 'collection failed again');
     else this.log.error(line, 'collection failed');
   }
@@ -278,7 +282,9 @@ export class InstanceRunner {
       samples = snap.samples;
       // The error the stream reported when it happened; its snapshot's word otherwise.
       if (up) lastError = undefined;
-      else if (!lastError && snap.error) lastError = { reason: snap.error.reason, message: snap.error.message, hint: snap.error.hint, at: this.deps.now() };
+      else if (!lastError && snap.error) {
+        lastError = { reason: snap.error.reason, message: scrubCredentials(snap.error.message), hint: snap.error.hint, at: this.deps.now() };
+      }
     }
     return {
       exporter: this.exporter,

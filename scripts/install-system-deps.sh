@@ -10,7 +10,7 @@
 set -euo pipefail
 
 # tool:package pairs
-NEEDED=(restic:restic borg:borgbackup promtool:prometheus podman:podman runc:runc busybox:busybox-static
+NEEDED=(restic:restic borg:borgbackup borgmatic:borgmatic promtool:prometheus podman:podman runc:runc busybox:busybox-static
   amtool:prometheus-alertmanager prometheus-alertmanager:prometheus-alertmanager prometheus-blackbox-exporter:prometheus-blackbox-exporter
   mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl prometheus-mqtt-exporter:prometheus-mqtt-exporter chromium:chromium)
 

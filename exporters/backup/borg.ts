@@ -5,7 +5,7 @@ import { ExporterError, type InstanceContext, type PullInstance, type Sample } f
 import { runCommand } from '../../collector/run-command.js';
 import { integrityCheck } from './background-check.js';
 import { parseBorgArchives } from './parse/borg.js';
-import { classifyBorg, safeLocation } from './parse/failures.js';
+import { classifyBorg, safeLocation, scrubCredentials } from './parse/failures.js';
 import { summarizeDeclared, type SetSummary } from './parse/sets.js';
 import { ParseError, type Snapshot } from './parse/types.js';
 import { setSamples } from './samples.js';
@@ -49,10 +49,28 @@ export function createBorgSource(ctx: InstanceContext, config: BackupConfig, b: 
     return e;
   };
 
+  /**
+   * borg's major version, asked once: borg 2 lists with `repo-list`, has no
+   * --bypass-lock (listing takes a shared lock), matches archives with
+   * `--match-archives sh:GLOB`, takes the repository as BORG_REPO and prints times
+   * with a UTC offset. Unknown (no --version answer): borg 1's ways, and its errors.
+   */
+  let major: number | undefined;
+  const borgMajor = async (signal: AbortSignal): Promise<number> => {
+    if (major !== undefined) return major;
+    const v = await runCommand(b.command, ['--version'], { signal, env: {}, installHint: INSTALL_HINT });
+    const m = /borg(?:backup)?\s+(\d+)\./i.exec(`${v.stdout} ${v.stderr}`);
+    major = m ? Number(m[1]) : 1;
+    if (major > 2) throw new ExporterError('other', `borg ${m?.[1]}.x is not supported yet (HomeStation reads borg 1.1, 1.2 and 2)`, { hint: 'run borg 1.2 or 2, or tell us which output changed' });
+    ctx.log.debug({ major }, 'borg version');
+    return major;
+  };
+
   const run = async (args: string[], signal: AbortSignal) => {
-    const result = await runCommand(b.command, [...args, '--log-json', b.repository], {
+    const v2 = (await borgMajor(signal)) >= 2;
+    const result = await runCommand(b.command, v2 ? [...args, '--log-json'] : [...args, '--log-json', b.repository], {
       signal,
-      env: await env(),
+      env: { ...(await env()), ...(v2 ? { BORG_REPO: b.repository } : {}) },
       installHint: INSTALL_HINT,
       stopSignal: 'SIGINT',
     });
@@ -66,7 +84,7 @@ export function createBorgSource(ctx: InstanceContext, config: BackupConfig, b: 
   const parse = (text: string): Snapshot[] => {
     try {
       const parsed = parseBorgArchives(text, zone);
-      for (const w of parsed.warnings) ctx.log.warn({ repository: location }, `borg output: ${w}`);
+      for (const w of parsed.warnings) ctx.log.warn({ repository: location }, scrubCredentials(`borg output: ${w}`));
       return parsed.items;
     } catch (err) {
       if (err instanceof ParseError) {
@@ -80,8 +98,10 @@ export function createBorgSource(ctx: InstanceContext, config: BackupConfig, b: 
   const newestSize = async (archive: string, signal: AbortSignal): Promise<number | undefined> => {
     if (!b.sizes || sizesBroken) return undefined;
     try {
-      const result = await run(['info', '--json', '--bypass-lock', '--last', '1', '--glob-archives', archive], signal);
-      return parse(result.stdout)[0]?.sizeBytes;
+      const args = major !== undefined && major >= 2 ? ['info', '--json', '--last', '1', '--match-archives', `sh:${archive}`] : ['info', '--json', '--bypass-lock', '--last', '1', '--glob-archives', archive];
+      const result = await run(args, signal);
+      // The newest by time, whatever the order borg lists them in.
+      return parse(result.stdout).reduce<Snapshot | undefined>((n, a) => (!n || a.time > n.time ? a : n), undefined)?.sizeBytes;
     } catch (err) {
       if (signal.aborted) throw err;
       // An older or newer borg without these options: keep the rest, say it once.
@@ -97,8 +117,8 @@ export function createBorgSource(ctx: InstanceContext, config: BackupConfig, b: 
     mode: 'pull',
     async collect(signal): Promise<Sample[]> {
       check?.startIfDue();
-      // --bypass-lock: listing must neither wait for nor fail on a running borg create.
-      const result = await run(['list', '--json', '--bypass-lock'], signal);
+      // --bypass-lock (borg 1): listing must neither wait for nor fail on a running borg create.
+      const result = await run((await borgMajor(signal)) >= 2 ? ['repo-list', '--json'] : ['list', '--json', '--bypass-lock'], signal);
       const archives = parse(result.stdout);
       const summaries: SetSummary[] = summarizeDeclared(
         archives,

@@ -12,7 +12,7 @@ import { reviewBackup } from './review.js';
 import { isValidZone } from './parse/timestamp.js';
 import { backupSchema, type BackupConfig } from './schema.js';
 
-const SOURCES = ['restic', 'borg', 'files'] as const;
+const SOURCES = ['restic', 'borg', 'borgmatic', 'files'] as const;
 
 function duplicateSetNames(sets: readonly { name: string }[] | undefined, at: string): ConfigProblem[] {
   const seen = new Set<string>();
@@ -39,7 +39,7 @@ export const backup = defineExporter<BackupConfig>({
         path: present.length > 1 ? [present[1] as string] : [],
         message:
           present.length === 0
-            ? 'set one source: restic, borg or files'
+            ? 'set one source: restic, borg, borgmatic or files'
             : `one source per instance (found ${present.join(' and ')}); make one instance for each`,
       });
     }
@@ -70,6 +70,10 @@ export const backup = defineExporter<BackupConfig>({
       }
       problems.push(...duplicateSetNames(b.sets, 'borg'));
     }
+    const bm = config.borgmatic;
+    if (bm && bm.timezone !== undefined && !isValidZone(bm.timezone)) {
+      problems.push({ path: ['borgmatic', 'timezone'], message: `unknown time zone "${bm.timezone}" (use an IANA name such as Europe/Berlin, UTC, or "local")` });
+    }
     if (config.files) problems.push(...duplicateSetNames(config.files.sets, 'files'));
     return problems;
   },
@@ -77,6 +81,7 @@ export const backup = defineExporter<BackupConfig>({
   async create(ctx, config) {
     if (config.restic) return (await import('./restic.js')).createResticSource(ctx, config, config.restic);
     if (config.borg) return (await import('./borg.js')).createBorgSource(ctx, config, config.borg);
+    if (config.borgmatic) return (await import('./borgmatic.js')).createBorgmaticSource(ctx, config, config.borgmatic);
     return (await import('./files.js')).createFilesSource(ctx, config, config.files!);
   },
 });

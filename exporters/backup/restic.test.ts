@@ -51,20 +51,21 @@ afterAll(() => {
 });
 
 describe('backup exporter: restic', () => {
-  it('reports newest, oldest and count per host+paths set from a real repository', async (ctx) => {
+  it('reports newest, oldest and count per host+paths set from a real repository, named readably (host/last path part)', async (ctx) => {
     requireTools(ctx, 'restic');
     const runner = runnerFor(backup, { name: 'nas', restic: { repository: repo, password_file: pwFile } });
     await runner.collectOnce();
     const st = runner.status();
     expect(st.lastError).toBeUndefined();
     expect(st.up).toBe(true);
-    const home = `nas:${join(dir, 'home')}`;
+    const home = 'nas/home';
     expect(value(st.samples, M.count, home)).toBe(2);
     // 04:00:06 in Berlin in January is 03:00:06 UTC.
     expect(value(st.samples, M.last, home)).toBe(Date.UTC(2024, 0, 10, 3, 0, 6) / 1000);
     expect(value(st.samples, M.oldest, home)).toBe(Date.UTC(2024, 0, 9, 3, 0, 6) / 1000);
     expect(value(st.samples, M.interval, home)).toBe(86_400);
-    expect(value(st.samples, M.count, `pi:${join(dir, 'etc')}`)).toBe(1);
+    expect(value(st.samples, M.count, 'pi/etc')).toBe(1);
+    expect(st.samples.some((s) => s.labels?.set?.includes(dir))).toBe(false);
     await runner.stop();
   });
 

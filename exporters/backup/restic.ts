@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { ExporterError, type InstanceContext, type PullInstance, type Sample } from '../../collector/contract.js';
 import { runCommand } from '../../collector/run-command.js';
 import { integrityCheck } from './background-check.js';
-import { classifyRestic, safeLocation } from './parse/failures.js';
+import { classifyRestic, safeLocation, scrubCredentials } from './parse/failures.js';
 import { parseResticSnapshots } from './parse/restic.js';
-import { resticGroupName, resticMatcher, summarizeDeclared, summarizeGrouped } from './parse/sets.js';
-import { ParseError } from './parse/types.js';
+import { readableResticNames, resticGroupName, resticMatcher, summarizeDeclared, summarizeGrouped, type SetSummary } from './parse/sets.js';
+import { ParseError, type Snapshot } from './parse/types.js';
 import { setSamples } from './samples.js';
 import type { BackupConfig, ResticConfig } from './schema.js';
 
@@ -53,7 +53,7 @@ export function createResticSource(ctx: InstanceContext, config: BackupConfig, r
         if (err instanceof ParseError) throw new ExporterError('parse', err.message);
         throw err;
       }
-      for (const w of parsed.warnings) ctx.log.warn({ repository: location }, `restic output: ${w}`);
+      for (const w of parsed.warnings) ctx.log.warn({ repository: location }, scrubCredentials(`restic output: ${w}`));
       const summaries = r.sets
         ? summarizeDeclared(
             parsed.items,
@@ -64,14 +64,29 @@ export function createResticSource(ctx: InstanceContext, config: BackupConfig, r
               matches: resticMatcher(s),
             })),
           )
-        : summarizeGrouped(parsed.items, (s) => resticGroupName(s, r.group_by), {
-            expectedInterval: config.expected_interval,
-            minRetention: config.min_retention,
-          });
+        : readableGroups(
+            summarizeGrouped(parsed.items, (s) => resticGroupName(s, r.group_by), {
+              expectedInterval: config.expected_interval,
+              minRetention: config.min_retention,
+            }),
+            parsed.items,
+            r.group_by,
+          );
       return [...setSamples(summaries), ...(check?.samples() ?? [])];
     },
     async stop() {
       await check?.stop();
     },
   };
+}
+
+/** Groups found in the data, named readably ("nas/home"; see readableResticNames). */
+function readableGroups(groups: SetSummary[], items: readonly Snapshot[], by: ResticConfig['group_by']): SetSummary[] {
+  const sample = new Map<string, Snapshot>();
+  for (const s of items) {
+    const key = resticGroupName(s, by);
+    if (!sample.has(key)) sample.set(key, by.includes('tags') ? s : { ...s, tags: [] });
+  }
+  const names = readableResticNames(groups, (name) => sample.get(name) as Snapshot);
+  return groups.map((g) => ({ ...g, name: names.get(g.name) ?? g.name }));
 }

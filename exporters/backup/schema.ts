@@ -110,6 +110,24 @@ const borg = Type.Object(
   { additionalProperties: false, description: 'A borg repository.' },
 );
 
+const borgmatic = Type.Object(
+  {
+    config: Type.Optional(
+      Type.String({ default: '/etc/borgmatic/config.yaml', description: "borgmatic's config file: each of its repositories becomes a set." }),
+    ),
+    json_file: Type.Optional(
+      Type.String({ description: 'Instead of running borgmatic: a file where your own job writes `borgmatic list --json` (read at each collection).' }),
+    ),
+    command: Type.Optional(Type.String({ default: 'borgmatic', description: 'The borgmatic binary.' })),
+    timezone: Type.Optional(
+      Type.String({ default: 'UTC', description: 'As for borg: the zone borg 1.x prints archive times in (borgmatic passes TZ on to borg).' }),
+    ),
+    sizes: Type.Optional(Type.Boolean({ default: true, description: 'Read the newest archive size of each repository (`borgmatic info --json --last 1`).' })),
+    ...expectations,
+  },
+  { additionalProperties: false, description: 'The repositories of a borgmatic config, each its own set (by label, else by location).' },
+);
+
 const files = Type.Object(
   {
     sets: Type.Array(
@@ -146,6 +164,7 @@ const files = Type.Object(
 export const backupSchema = Type.Object({
   restic: Type.Optional(restic),
   borg: Type.Optional(borg),
+  borgmatic: Type.Optional(borgmatic),
   files: Type.Optional(files),
   expected_interval: Type.Optional(
     Duration({ default: '1d', description: 'Default expected interval of every set of this instance.' }),
@@ -186,12 +205,20 @@ export interface BorgConfig {
   sets?: (Expectation & { name: string; archive: string })[];
   check?: CheckConfig;
 }
+export interface BorgmaticConfig extends Expectation {
+  config: string;
+  json_file?: string;
+  command: string;
+  timezone: string;
+  sizes: boolean;
+}
 export interface FilesConfig {
   sets: (Expectation & { name: string; glob: string; optional: boolean; verify: VerifyMode })[];
 }
 export interface BackupConfig {
   restic?: ResticConfig;
   borg?: BorgConfig;
+  borgmatic?: BorgmaticConfig;
   files?: FilesConfig;
   expected_interval: number;
   min_retention?: number;

@@ -89,7 +89,7 @@ describe('homestation CLI', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`${file}:2:9: server.port: must be <= 65535 (got 99999)`);
     expect(res.stderr).toContain(`${file}:6:7: exporters.backup[0].intervall: unknown key "intervall" (did you mean "interval"?)`);
-    expect(res.stderr).toContain(`${file}:7:7: exporters.backup[1]: set one source: restic, borg or files`);
+    expect(res.stderr).toContain(`${file}:7:7: exporters.backup[1]: set one source: restic, borg, borgmatic or files`);
   });
 
   it('check-config accepts a good file', () => {
@@ -122,7 +122,7 @@ describe('homestation CLI', () => {
     const res = runCli(['collect', 'backup', '--instance', 'nas', '--config', file]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    const set = `nas:${join(dir, 'dumps')}`;
+    const set = 'nas/dumps';
     // 23:15 EDT (UTC-4) on 1 June is 03:15 UTC on 2 June.
     expect(res.stdout).toContain(`homestation_backup_last_timestamp_seconds{exporter_instance="nas",set="${set}"} ${Date.UTC(2025, 5, 2, 3, 15) / 1000}\n`);
     expect(res.stdout).toContain(`homestation_backup_snapshots{exporter_instance="nas",set="${set}"} 1\n`);

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 export const DEBIAN_PACKAGE: Record<string, string> = {
   restic: 'restic',
   borg: 'borgbackup',
+  borgmatic: 'borgmatic',
   promtool: 'prometheus',
   podman: 'podman',
   runc: 'runc',

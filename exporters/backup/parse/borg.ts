@@ -60,3 +60,53 @@ export function parseBorgArchives(text: string, zone: string | undefined): Parse
   });
   return { items, warnings };
 }
+
+export interface BorgmaticRepository {
+  /** borgmatic's label where it has one (1.8+), else derived from the location. */
+  readonly name: string;
+  readonly location: string;
+  readonly archives: readonly Snapshot[];
+}
+
+/** A readable set name from a repository location: "ssh://u@nas/./backups/home" -> "home". */
+function nameOfLocation(location: string): string {
+  const path = location.replace(/^[a-z]+:\/\/[^/]*/i, '').replace(/^[^/]*:/, '');
+  const base = path.split('/').filter((p) => p && p !== '.').pop() ?? location;
+  return base.replace(/[^A-Za-z0-9_.:-]+/g, '-') || 'repository';
+}
+
+/**
+ * `borgmatic list --json` / `borgmatic info --json`: one entry per repository of the
+ * config, each borg's own JSON. Every repository is its own set (never merged), an
+ * empty one included (0 archives), named by its label or its location; names are
+ * made unique by the location's order.
+ */
+export function parseBorgmatic(text: string, zone: string | undefined): Parsed<BorgmaticRepository> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ParseError(`borgmatic printed something that is not JSON (${(err as Error).message}): ${excerpt(text)}`);
+  }
+  if (!Array.isArray(data)) throw new ParseError(`borgmatic's output is not a list of repositories: ${excerpt(text)}`);
+  const items: BorgmaticRepository[] = [];
+  const warnings: string[] = [];
+  const used = new Set<string>();
+  data.forEach((repo: unknown, r) => {
+    const meta = (repo as { repository?: { location?: unknown; label?: unknown } } | null)?.repository;
+    const location = typeof meta?.location === 'string' ? meta.location : `repository ${r}`;
+    let name = typeof meta?.label === 'string' && meta.label ? meta.label : nameOfLocation(location);
+    if (used.has(name)) name = `${name}-${r}`;
+    used.add(name);
+    const archives = (repo as { archives?: unknown } | null)?.archives;
+    if (!Array.isArray(archives)) {
+      warnings.push(`repository ${location} has no "archives" list: reported with 0 archives`);
+      items.push({ name, location, archives: [] });
+      return;
+    }
+    const parsed = parseBorgArchives(JSON.stringify({ archives }), zone);
+    for (const w of parsed.warnings) warnings.push(`${location}: ${w}`);
+    items.push({ name, location, archives: parsed.items });
+  });
+  return { items, warnings };
+}

@@ -4,6 +4,9 @@
  * the host's fixed reasons plus a line that says what to fix.
  */
 import type { ErrorReason } from '../../../collector/contract.js';
+import { scrubCredentials } from '../../../collector/scrub.js';
+
+export { scrubCredentials };
 
 export interface Failure {
   readonly reason: ErrorReason;
@@ -12,11 +15,11 @@ export interface Failure {
 }
 
 function firstLine(text: string): string {
-  return (
+  return scrubCredentials(
     text
       .split('\n')
       .map((l) => l.trim())
-      .find((l) => l.length > 0) ?? ''
+      .find((l) => l.length > 0) ?? '',
   );
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resticGroupName, resticMatcher, summarizeDeclared, summarizeGrouped } from './sets.js';
+import { resticGroupName, resticMatcher, summarizeDeclared, summarizeGrouped, readableResticNames } from './sets.js';
 import type { Snapshot } from './types.js';
 
 const snap = (time: number, host: string, paths: string[], tags: string[] = []): Snapshot => ({ time, host, paths, tags });
@@ -35,5 +35,30 @@ describe('backup sets', () => {
     expect(items.filter(resticMatcher({ tags: ['daily', 'manual'] })).length).toBe(1);
     expect(items.filter(resticMatcher({ paths: ['/home'] })).length).toBe(3);
     expect(items.filter(resticMatcher({ paths: ['/home', '/etc'] })).length).toBe(0);
+  });
+});
+
+describe('newest and oldest never depend on the order of a list', () => {
+  it('picks them by time from archive lists in either order', () => {
+    const list = [
+      { time: 300, name: 'c', sizeBytes: 3 },
+      { time: 100, name: 'a', sizeBytes: 1 },
+      { time: 200, name: 'b', sizeBytes: 2 },
+    ];
+    for (const items of [list, [...list].reverse(), [...list].sort((x, y) => x.time - y.time)]) {
+      const [s] = summarizeDeclared(items, [{ name: 'x', expectedInterval: 1, matches: () => true }]);
+      expect([s!.newest?.name, s!.newest?.sizeBytes, s!.oldest?.name]).toEqual(['c', 3, 'a']);
+    }
+  });
+});
+
+describe('readable restic set names', () => {
+  it('host/last path parts, #tags; colliding ones keep their full names', () => {
+    const groups = ['vm:/tmp/src', 'nas:/srv/data,/etc', 'nas:/a/www', 'nas:/b/www', 'pi:/'].map((name) => ({ name, count: 1, expectedInterval: 1 }));
+    const snap = (name: string) => {
+      const [host, paths] = name.split(':') as [string, string];
+      return { time: 0, host, paths: paths.split(',') };
+    };
+    expect([...readableResticNames(groups, snap).values()]).toEqual(['vm/src', 'nas/data+etc', 'nas:/a/www', 'nas:/b/www', 'pi/root']);
   });
 });

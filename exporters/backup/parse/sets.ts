@@ -90,3 +90,24 @@ export function resticMatcher(match: {
     (paths === undefined || (s.paths ?? []).join('\0') === paths) &&
     (match.tags === undefined || match.tags.every((t) => (s.tags ?? []).includes(t)));
 }
+
+/**
+ * A short set name for a restic group: the host, then the last part of each path
+ * ("nas:/srv/data,/etc" -> "nas/data+etc"), then the tags ("#daily"). Two groups that
+ * would share one keep their full names; `sets:` in the config names them as you like.
+ */
+export function readableResticNames(groups: readonly SetSummary[], keyOf: (name: string) => Snapshot): Map<string, string> {
+  const short = new Map<string, string>();
+  for (const g of groups) {
+    const s = keyOf(g.name);
+    const paths = (s.paths ?? []).map((p) => p.replace(/\/+$/, '').split('/').pop() || 'root');
+    const parts = [s.host, paths.length ? paths.join('+') : undefined].filter((x): x is string => Boolean(x));
+    let name = parts.join('/') || g.name;
+    if (s.tags?.length) name += `#${s.tags.join(',')}`;
+    short.set(g.name, name);
+  }
+  const count = new Map<string, number>();
+  for (const n of short.values()) count.set(n, (count.get(n) ?? 0) + 1);
+  for (const [full, n] of short) if ((count.get(n) ?? 0) > 1) short.set(full, full);
+  return short;
+}
