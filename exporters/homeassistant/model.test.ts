@@ -85,3 +85,15 @@ describe('Home Assistant model', () => {
     expect(text).toBe(readFileSync(golden, 'utf8'));
   });
 });
+
+describe('the default budget', () => {
+  it('fits a 5,000-entity Home Assistant whole', () => {
+    const model = new HaModel({ includeDomains: [], excludeDomains: [], includeEntities: [], excludeEntities: [], includeIntegrations: [], excludeIntegrations: [] }, 40_000);
+    const at = '2026-11-25T10:00:00+00:00';
+    model.setStates(Array.from({ length: 5000 }, (_, i) => ({ entity_id: `sensor.s${i}`, state: String(i), attributes: { unit_of_measurement: 'W' }, last_changed: at, last_reported: at })));
+    model.setEntities(Array.from({ length: 5000 }, (_, i) => ({ entity_id: `sensor.s${i}`, device_id: `d${i % 1000}`, platform: 'zha' })));
+    const samples = model.snapshot(true, 0);
+    expect(model.droppedOverBudget).toBe(0);
+    expect(samples.filter((s) => s.metric === M.value)).toHaveLength(5000);
+  });
+});
