@@ -20,6 +20,9 @@ import type { WebhookAlert, WebhookPayload } from './webhook-schema.js';
 
 const tracer = trace.getTracer('homestation-remediator');
 
+/** Refusals a resend of the same alert cannot change: made once per alert. */
+const PERMANENT_REFUSALS = new Set(['not_opted_in', 'self', 'no_service']);
+
 export interface EngineDeps {
   readonly config: RemediatorConfig;
   readonly journal: Journal;
@@ -130,25 +133,45 @@ export class Engine {
 
   // --- receiving -------------------------------------------------------------
 
-  /** Records and dispatches a webhook's alerts; returns at once. */
+  /** Records and dispatches a webhook's alerts; returns at once. One log line per request, with counts. */
   receive(payload: WebhookPayload): ReceiveResult {
     let accepted = 0;
     let duplicates = 0;
-    for (const alert of payload.alerts) {
-      const key = alertKey(alert.fingerprint, alert.startsAt);
-      const fresh = this.journal.recordAlert(key, alert.status, alert.fingerprint, alert.startsAt, alert.labels, this.now());
-      if (fresh) accepted += 1;
-      else duplicates += 1;
-      if (alert.status === 'resolved') this.onResolved(key, alert);
-      else this.onFiring(key, alert, fresh);
+    const tally: Partial<Record<string, number>> = {};
+    this.tally = tally;
+    try {
+      for (const alert of payload.alerts) {
+        const key = alertKey(alert.fingerprint, alert.startsAt);
+        const fresh = this.journal.recordAlert(key, alert.status, alert.fingerprint, alert.startsAt, alert.labels, this.now());
+        if (fresh) accepted += 1;
+        else duplicates += 1;
+        if (alert.status === 'resolved') this.onResolved(key, alert);
+        else this.onFiring(key, alert, fresh);
+      }
+    } finally {
+      this.tally = undefined;
     }
+    const truncated = payload.truncatedAlerts ?? 0;
+    if (truncated > 0) {
+      // Alerts Alertmanager did not send are alerts nobody acts on: say so loudly.
+      this.metrics.truncated.inc(truncated);
+      this.log.warn({ truncated, groupKey: payload.groupKey }, `Alertmanager left ${truncated} alerts out of this webhook (max_alerts): they are not acted on`);
+    }
+    const suppressed = Object.keys(tally).length ? { suppressed: tally } : {};
+    this.log.info({ alerts: payload.alerts.length, accepted, duplicates, ...suppressed }, 'webhook received');
     return { accepted, duplicates };
   }
+
+  /** Suppressions of the request being received, counted for its one log line. */
+  private tally: Partial<Record<string, number>> | undefined;
 
   private suppress(reason: Suppression, service: string | null, detail: string, incidentId: number | null = null): void {
     this.metrics.suppressions.inc({ reason });
     this.journal.entry({ at: this.now(), incidentId, service, kind: 'decision', what: 'suppressed', result: reason, detail });
-    this.log.info({ service, reason }, `not acting: ${detail}`);
+    if (this.tally) {
+      this.tally[reason] = (this.tally[reason] ?? 0) + 1;
+      this.log.debug({ service, reason }, `not acting: ${detail}`);
+    } else this.log.info({ service, reason }, `not acting: ${detail}`);
   }
 
   /**
@@ -182,6 +205,11 @@ export class Engine {
     if (!match) return this.suppress('no_policy', null, `no policy matches ${name} ${JSON.stringify(alert.labels)}`);
     if (!match.service) return this.suppress('no_service', null, `policy ${match.index} names no service and the alert has no "service" label`);
     const cooldown = match.policy.cooldown ?? this.config.cooldown;
+    // One refusal per alert: a refusal that resending cannot change is not made again.
+    const refusal = this.journal.refusedForKey(key);
+    if (refusal && PERMANENT_REFUSALS.has(refusal.reason ?? '')) {
+      return this.suppress('duplicate', match.service, `already refused as incident ${refusal.id} (${refusal.reason})`, refusal.id);
+    }
     const previous = this.journal.latestForKey(key);
     if (previous && (previous.state === 'acting' || (previous.endedAt !== null && this.now() - previous.endedAt < cooldown))) {
       return this.suppress('duplicate', match.service, `already handled as incident ${previous.id} (${previous.state})`, previous.id);
@@ -200,7 +228,15 @@ export class Engine {
     origin: { key: string; name: string; startsAt: number; cooldown: number; policy?: PolicyConfig; dryRun?: boolean },
   ): Incident | undefined {
     this.metrics.knowService(serviceName);
+    /** Whether the last refuse() opened a new refusal (not a repeat of this alert's). */
+    let freshRefusal = false;
     const refuse = (reason: Suppression, detail: string): Incident => {
+      const prior = this.journal.refusedForKey(origin.key);
+      freshRefusal = prior?.reason !== reason;
+      if (prior && !freshRefusal) {
+        this.suppress('duplicate', serviceName, `already refused as incident ${prior.id} (${reason})`, prior.id);
+        return prior;
+      }
       const incident = this.journal.openIncident(serviceName, origin.key, origin.name, origin.startsAt, this.now(), 'refused', reason);
       this.suppress(reason, serviceName, detail, incident.id);
       this.metrics.incidents.inc({ outcome: 'refused' });
@@ -210,20 +246,23 @@ export class Engine {
       if (this.paused) return refuse('paused', 'remediation is paused');
       const until = this.silences()[serviceName];
       if (until !== undefined) return refuse('maintenance', `${serviceName} is in maintenance until ${new Date(until).toISOString()}`);
-      if (this.locks.has(serviceName)) {
-        this.suppress('in_progress', serviceName, `an action on ${serviceName} is already running`);
-        return undefined;
-      }
+      if (this.locks.has(serviceName)) return this.join(serviceName, ladder, origin);
       const last = this.journal.latestForService(serviceName);
       if (last?.endedAt !== null && last !== undefined && this.now() - last.endedAt < origin.cooldown) {
-        this.suppress('cooldown', serviceName, `${serviceName} was handled ${Math.round((this.now() - last.endedAt) / 1000)} s ago (incident ${last.id})`);
-        return undefined;
+        // A new firing right after an incident: the service is flapping. Not acting again so
+        // soon, but never silently: a person is told.
+        const ago = Math.round((this.now() - last.endedAt) / 1000);
+        const incident = refuse('cooldown', `${serviceName} fired again ${ago} s after incident ${last.id} (${last.state}), inside its cooldown`);
+        if (freshRefusal) {
+          this.escalate(serviceName, 'refire_in_cooldown', incident.id, `${serviceName} failed again ${ago} s after incident ${last.id} (${last.state}); not acting again within its cooldown: needs a human`);
+        }
+        return incident;
       }
       const { max_actions, window } = this.config.rate_limit;
       const recent = this.journal.actionsSince(serviceName, this.now() - window);
       if (recent >= max_actions) {
         const incident = refuse('rate_limited', `${recent} actions on ${serviceName} in the last ${Math.round(window / 1000)} s (cap ${max_actions})`);
-        this.escalate(serviceName, 'rate_limited', incident.id, `${serviceName} keeps failing: ${recent} actions in ${Math.round(window / 60000)} min; stopped acting, needs a human`);
+        if (freshRefusal) this.escalate(serviceName, 'rate_limited', incident.id, `${serviceName} keeps failing: ${recent} actions in ${Math.round(window / 60000)} min; stopped acting, needs a human`);
         return incident;
       }
     } catch (err) {
@@ -242,9 +281,61 @@ export class Engine {
         this.locks.delete(serviceName);
         this.metrics.inProgress.dec();
         this.work.delete(job);
+        this.afterIncident(serviceName, incident.id);
       });
     this.work.add(job);
     return incident;
+  }
+
+  /** Alerts that fired for a service while an incident of it ran: taken up when it ends. */
+  private readonly joined = new Map<string, { ladder: readonly StepConfig[]; origin: Parameters<Engine['decide']>[2] }[]>();
+
+  /** A firing alert for a service being acted on joins the running incident; it is never only suppressed. */
+  private join(serviceName: string, ladder: readonly StepConfig[], origin: Parameters<Engine['decide']>[2]): Incident | undefined {
+    const running = this.journal.unfinished().find((i) => i.service === serviceName);
+    const list = this.joined.get(serviceName) ?? [];
+    if (!list.some((j) => j.origin.key === origin.key)) list.push({ ladder, origin });
+    this.joined.set(serviceName, list);
+    this.journal.entry({
+      at: this.now(),
+      incidentId: running?.id ?? null,
+      service: serviceName,
+      kind: 'decision',
+      what: 'joined',
+      result: 'ok',
+      detail: `${origin.name} (${origin.key}) fired while incident ${running?.id ?? '?'} runs: taken up when it ends, if still firing`,
+    });
+    if (this.tally) this.tally.joined = (this.tally.joined ?? 0) + 1;
+    return running;
+  }
+
+  /**
+   * An incident ended: each alert that joined it and is still firing is taken up.
+   * The service passing its check now is that alert's answer; otherwise the ladder
+   * runs for it (past the cooldown: it fired during the incident, not after it).
+   */
+  private afterIncident(serviceName: string, incidentId: number): void {
+    const waiting = this.joined.get(serviceName);
+    if (!waiting?.length) return;
+    this.joined.delete(serviceName);
+    const job = (async () => {
+      for (const j of waiting) {
+        if (this.journal.alertResolved(j.origin.key)) {
+          this.journal.entry({ at: this.now(), incidentId, service: serviceName, kind: 'decision', what: 'joined', result: 'resolved', detail: `${j.origin.key} resolved meanwhile` });
+          continue;
+        }
+        const service = this.serviceConfig(serviceName);
+        const container = await this.driver.find(service).catch(() => undefined);
+        const check = container ? await checkOnce(this.driver, service, container.id) : { ok: false, detail: 'no container' };
+        if (check.ok) {
+          this.journal.entry({ at: this.now(), incidentId, service: serviceName, kind: 'check', what: 'joined', result: 'ok', detail: `${j.origin.key}: ${serviceName} is healthy after incident ${incidentId} (${check.detail})` });
+          continue;
+        }
+        this.decide(serviceName, j.ladder, { ...j.origin, cooldown: 0 });
+      }
+    })().catch((err: Error) => this.log.error({ service: serviceName, err: err.message }, 'taking up joined alerts failed'));
+    const tracked = job.finally(() => this.work.delete(tracked));
+    this.work.add(tracked);
   }
 
   /** Resolves once no action is running (tests, shutdown). */

@@ -168,6 +168,19 @@ export class Journal {
     return row ? toIncident(row) : undefined;
   }
 
+  /** The newest refusal of an alert key (one refusal per alert, not one per resend). */
+  refusedForKey(alertKey: string): Incident | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM incidents WHERE alert_key = ? AND state = 'refused' ORDER BY id DESC LIMIT 1")
+      .get(alertKey) as IncidentRow | undefined;
+    return row ? toIncident(row) : undefined;
+  }
+
+  /** Whether Alertmanager has said this firing resolved. */
+  alertResolved(alertKey: string): boolean {
+    return this.db.prepare("SELECT 1 FROM alerts WHERE key = ? AND status = 'resolved'").get(alertKey) !== undefined;
+  }
+
   /** The newest acted-on incident of a service. */
   latestForService(service: string): Incident | undefined {
     const row = this.db

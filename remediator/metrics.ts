@@ -6,7 +6,7 @@ import type { MetricSpec } from '../collector/contract.js';
 export const ACTIONS = ['restart', 'redeploy'] as const;
 export const ACTION_RESULTS = ['ok', 'failed', 'rolled_back', 'dry_run'] as const;
 export const INCIDENT_OUTCOMES = ['recovered', 'failed', 'refused', 'resolved'] as const;
-export const ESCALATION_REASONS = ['ladder_exhausted', 'rate_limited', 'interrupted'] as const;
+export const ESCALATION_REASONS = ['ladder_exhausted', 'rate_limited', 'interrupted', 'refire_in_cooldown'] as const;
 export type EscalationReason = (typeof ESCALATION_REASONS)[number];
 
 /** Buckets that resolve 5 s to 300 s around the two-minute target. */
@@ -44,6 +44,12 @@ export const remediatorMetricSpecs: readonly MetricSpec[] = [
     help: 'Times a human was asked to step in, by service and reason (ladder_exhausted, rate_limited, ...).',
   },
   {
+    name: 'homestation_remediator_truncated_alerts_total',
+    type: 'counter',
+    labels: [],
+    help: "Alerts Alertmanager left out of webhooks (truncatedAlerts, max_alerts): alerts nobody acted on.",
+  },
+  {
     name: 'homestation_remediator_engine_up',
     type: 'gauge',
     labels: [],
@@ -75,6 +81,7 @@ export class RemediatorMetrics {
   readonly escalations: Counter<'service' | 'reason'>;
   readonly paused: Gauge;
   readonly engineUp: Gauge;
+  readonly truncated: Counter;
   readonly recovery: Histogram<'service'>;
 
   constructor(registry: Registry) {
@@ -92,6 +99,8 @@ export class RemediatorMetrics {
     this.escalations = new Counter(opts<'service' | 'reason'>('homestation_remediator_escalations_total'));
     this.paused = new Gauge(opts('homestation_remediator_paused'));
     this.engineUp = new Gauge(opts('homestation_remediator_engine_up'));
+    this.truncated = new Counter(opts('homestation_remediator_truncated_alerts_total'));
+    this.truncated.inc(0);
     this.engineUp.set(0);
     this.recovery = new Histogram({
       name: RECOVERY_METRIC,

@@ -25,7 +25,11 @@ describe('policy matching', () => {
     expect(matchPolicy({}, policies)).toBeUndefined();
   });
 
-  it('keys an alert by fingerprint and start, as Alertmanager resends it', () => {
-    expect(alertKey('abc', '2026-01-01T00:00:00Z')).toBe('abc@2026-01-01T00:00:00Z');
+  it('keys an alert by fingerprint and the instant it started, however Alertmanager spells it', () => {
+    const spellings = ['2026-11-25T10:00:00Z', '2026-11-25T11:00:00+01:00', '2026-11-25T10:00:00.000000000Z', '2026-11-25T05:00:00-05:00', '2026-11-25T10:00:00.000Z'];
+    expect(new Set(spellings.map((s) => alertKey('abc', s)))).toEqual(new Set([`abc@${Date.UTC(2026, 10, 25, 10) / 1000}.000000000`]));
+    // Sub-millisecond precision is kept: these are two firings.
+    expect(alertKey('abc', '2026-11-25T10:00:00.000000001Z')).not.toBe(alertKey('abc', '2026-11-25T10:00:00.000000002Z'));
+    expect(alertKey('abc', '2026-11-25T10:00:00Z')).not.toBe(alertKey('abd', '2026-11-25T10:00:00Z'));
   });
 });

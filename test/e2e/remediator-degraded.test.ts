@@ -53,9 +53,9 @@ remediator:
     );
     daemon = await startDaemon(['--config', config]);
     const rem = `http://127.0.0.1:${remPort}`;
-    await expect.poll(async () => (await fetch(`${daemon!.url}/readyz`)).status, { timeout: 10_000 }).toBe(503);
-    const ready = (await (await fetch(`${daemon!.url}/readyz`)).json()) as { pending: string[] };
-    expect(ready.pending.join()).toMatch(/remediator \(container engine unreachable: connect ENOENT/);
+    const pending = async () => ((await (await fetch(`${daemon!.url}/readyz`)).json()) as { pending?: string[] }).pending?.join() ?? '';
+    await expect.poll(pending, { timeout: 10_000 }).toMatch(/remediator \(container engine unreachable: connect ENOENT/);
+    expect((await fetch(`${daemon!.url}/readyz`)).status).toBe(503);
     const page = await (await fetch(`${daemon!.url}/`)).text();
     expect(page).toContain('<b>remediator</b> cannot reach the container engine');
     expect((await fetch(`${rem}/readyz`)).status).toBe(503);

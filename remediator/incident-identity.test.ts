@@ -1,0 +1,114 @@
+/**
+ * One incident per failure whatever Alertmanager's spelling, and no firing alert
+ * dropped unseen: against a real remediator, journal and podman engine, fed webhooks
+ * in the shapes Alertmanager sends (its notify/webhook payload, resends, offsets,
+ * nanoseconds, truncatedAlerts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alertPayload, startTestRemediator, type TestRemediator } from '../test/helpers/remediator.js';
+import { podman, podmanSuite, runWeb } from '../test/helpers/podman.js';
+
+const uid = `${process.pid}`;
+const N = (n: string) => `hs-t-id-${n}-${uid}`;
+const suite = podmanSuite('hs-identity', () => ['spell', 'flap', 'cool', 'alien', 'slow'].map(N));
+let rem: TestRemediator;
+
+beforeAll(async () => {
+  if (suite.missing) return;
+  rem = await startTestRemediator(
+    suite.engine().dockerHost,
+    `  cooldown: 0s
+  services:
+    - { name: spell, container: ${N('spell')}, recovery_deadline: 2s, stop_timeout: 1s }
+    - { name: flap, container: ${N('flap')}, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: cool, container: ${N('cool')}, recovery_deadline: 20s, stop_timeout: 1s }
+  policies:
+    - { match: { alertname: ServiceDown, policy: cool }, ladder: [{ action: restart }], cooldown: 10m }
+    - { match: { alertname: ServiceDown }, ladder: [{ action: restart }] }
+`,
+  );
+}, 120_000);
+afterAll(async () => {
+  await rem?.stop();
+}, 30_000);
+
+const incidentsOf = (service: string) => rem.journal.incidents(500).filter((i) => i.service === service);
+const steps = (id: number) => rem.journal.entries(id).map((e) => `${e.kind}:${e.what}:${e.result}`);
+
+describe.runIf(!suite.missing)('incident identity', () => {
+  it('one instant in three spellings is one alert; a resolved alert in a fourth closes its failed incident', async () => {
+    // A container that exits at once: the restart does not bring it back, the incident fails.
+    podman(['run', '-d', '--name', N('spell'), '--label', 'homestation.remediate=true', 'localhost/hs-busybox:test', 'sh', '-c', 'exit 3']);
+    const fp = 'fa11ed0000000001';
+    const send = (startsAt: string, status: 'firing' | 'resolved' = 'firing') =>
+      rem.post(alertPayload([{ labels: { alertname: 'ServiceDown', service: 'spell' }, startsAt, fingerprint: fp, status }])).then((r) => r.json());
+    expect(await send('2026-11-25T10:00:00Z')).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await send('2026-11-25T11:00:00+01:00')).toEqual({ accepted: 0, duplicates: 1 });
+    expect(await send('2026-11-25T10:00:00.000000000Z')).toEqual({ accepted: 0, duplicates: 1 });
+    await rem.engine.idle();
+    expect(incidentsOf('spell').map((i) => i.state)).toEqual(['failed']);
+    await send('2026-11-25T05:00:00-05:00', 'resolved');
+    expect(incidentsOf('spell').map((i) => i.state)).toEqual(['resolved']);
+  });
+
+  it('a re-fire while an incident runs joins it, and is taken up when it ends', async () => {
+    const web = await runWeb(N('flap'), { ignoreTerm: true }); // its stop takes the whole grace period
+    podman(['pause', web.name]);
+    const first = await rem.post(alertPayload([{ labels: { alertname: 'ServiceDown', service: 'flap' }, startsAt: new Date(Date.now() - 60_000).toISOString() }]));
+    expect(first.status).toBe(200);
+    // It resolves and fires again (a new startsAt) while the restart is still running.
+    const second = await rem.post(alertPayload([{ labels: { alertname: 'ServiceDown', service: 'flap' }, startsAt: new Date().toISOString() }]));
+    expect(await second.json()).toEqual({ accepted: 1, duplicates: 0 });
+    await rem.engine.idle();
+    const [incident] = incidentsOf('flap');
+    expect(incident?.state).toBe('recovered');
+    const s = steps(incident!.id);
+    expect(s).toContain('decision:joined:ok');
+    // Taken up when the lock freed: the service passed its check, which answers the second alert.
+    expect(s).toContain('check:joined:ok');
+    expect(rem.journal.entries(incident!.id).some((e) => e.what === 'suppressed' && e.result === 'in_progress')).toBe(false);
+  });
+
+  it('a re-fire inside the cooldown is not acted on, but a human is told', async () => {
+    await runWeb(N('cool'));
+    podman(['stop', '-t', '0', N('cool')]);
+    const fire = (startsAt: string) => rem.post(alertPayload([{ labels: { alertname: 'ServiceDown', service: 'cool', policy: 'cool' }, startsAt }]));
+    await fire(new Date(Date.now() - 5000).toISOString());
+    await rem.engine.idle();
+    expect(incidentsOf('cool').map((i) => i.state)).toEqual(['recovered']);
+    podman(['stop', '-t', '0', N('cool')]);
+    const before = rem.notified.length;
+    await fire(new Date().toISOString());
+    await rem.engine.idle();
+    expect(incidentsOf('cool').map((i) => `${i.state}:${i.reason}`)).toEqual(['refused:cooldown', 'recovered:restart (attempt 1)']);
+    expect(rem.notified.slice(before).map((n) => n.kind)).toEqual(['needs_human']);
+    expect(await rem.metric('homestation_remediator_escalations_total', { service: 'cool', reason: 'refire_in_cooldown' })).toBe(1);
+  });
+
+  it('refuses an alert once, however often Alertmanager resends it, and logs one line per request', async () => {
+    await runWeb(N('alien'), { optIn: false });
+    const fp = 'a11e400000000001';
+    const startsAt = new Date().toISOString();
+    for (let i = 0; i < 3; i++) await rem.post(alertPayload([{ labels: { alertname: 'ServiceDown', service: N('alien') }, startsAt, fingerprint: fp }]));
+    await rem.engine.idle();
+    expect(incidentsOf(N('alien')).map((i) => `${i.state}:${i.reason}`)).toEqual(['refused:not_opted_in']);
+
+    const linesBefore = rem.logs.length;
+    const group = Array.from({ length: 400 }, (_, i) => ({ labels: { alertname: 'NoSuchPolicy', service: `svc-${i}` } }));
+    expect((await rem.post(alertPayload(group))).status).toBe(200);
+    const lines = rem.logs.slice(linesBefore);
+    // Each suppression is in the journal and at debug level; the info log has one line.
+    expect(lines.filter((l) => String(l.msg).startsWith('not acting') && Number(l.level) >= 30)).toHaveLength(0);
+    const summary = lines.filter((l) => l.msg === 'webhook received');
+    expect(summary).toHaveLength(1);
+    expect(summary[0]).toMatchObject({ alerts: 400, accepted: 400, suppressed: { no_policy: 400 } });
+  });
+
+  it("counts and says the alerts Alertmanager left out (truncatedAlerts)", async () => {
+    const body = alertPayload([{ labels: { alertname: 'NoSuchPolicy', service: 'x' } }]) as Record<string, unknown>;
+    body.truncatedAlerts = 17;
+    await rem.post(body);
+    expect(await rem.metric('homestation_remediator_truncated_alerts_total')).toBe(17);
+    expect(rem.logs.some((l) => l.truncated === 17)).toBe(true);
+  });
+});
