@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { catalogue, catalogueMarkdown, catalogueText } from './catalogue.js';
@@ -30,7 +31,8 @@ Usage (homestation help COMMAND, or COMMAND --help, for one command):
   homestation check-timing [--prometheus FILE] [--alertmanager FILE] [--action-budget SECONDS]
                                            worst case from fault to remediator webhook, per alert
   homestation remediator [--config FILE]   run only the remediator of the config
-  homestation incidents [--config FILE]    list the remediator's incidents and their steps
+  homestation incidents [--journal FILE | --config FILE] [--steps] [--json]
+                                           the remediator's incidents, from its journal alone
   homestation pause | resume [--config FILE]
                                            stop or restart automatic remediation
   homestation remediate SERVICE --action restart|redeploy [--dry-run] [--config FILE]
@@ -202,7 +204,7 @@ async function collect(exporter: string | undefined, instance: string | undefine
   return allUp ? 0 : 1;
 }
 
-type OptionName = 'config' | 'instance' | 'markdown' | 'action' | 'prometheus' | 'alertmanager' | 'action-budget' | 'dry-run';
+type OptionName = 'config' | 'instance' | 'markdown' | 'action' | 'prometheus' | 'alertmanager' | 'action-budget' | 'dry-run' | 'journal' | 'json' | 'steps' | 'limit';
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -213,6 +215,10 @@ const OPTIONS = {
   alertmanager: { type: 'string' },
   'action-budget': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  journal: { type: 'string' },
+  json: { type: 'boolean' },
+  steps: { type: 'boolean' },
+  limit: { type: 'string' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -302,11 +308,12 @@ const COMMANDS: Record<string, Command> = {
     run: (_a, v) => remediatorOnly(str(v.config)),
   },
   incidents: {
-    usage: 'homestation incidents [--config FILE]',
-    summary: "List the remediator's incidents and their steps.",
-    options: ['config'],
+    usage: 'homestation incidents [--journal FILE | --config FILE] [--steps] [--json] [--limit N]',
+    summary:
+      "The remediator's incidents, newest first, as a table (--steps: every step of each; --json: for machines). Read from the journal file alone (read-only): no running remediator, no secrets, no ${VAR} needed.",
+    options: ['config', 'journal', 'json', 'steps', 'limit'],
     args: [0, 0],
-    run: (_a, v) => remediatorApi(str(v.config), 'GET', '/api/v1/incidents'),
+    run: (_a, v) => incidents(v),
   },
   pause: {
     usage: 'homestation pause [--config FILE]',
@@ -361,6 +368,51 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** The journal's path: --journal, else the config's remediator.journal (read without validating the rest), else the default. */
+function journalPath(v: Values): string {
+  const direct = str(v.journal);
+  if (direct) return direct;
+  const file = str(v.config);
+  if (file) {
+    const doc = parseYaml(readFileSync(file, 'utf8')) as { remediator?: { journal?: unknown } } | null;
+    const j = doc?.remediator?.journal;
+    // ${VAR:-default} is read as written, defaults included; a variable without one must be set.
+    if (typeof j === 'string') return j.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, dflt?: string) => process.env[name] || dflt || '');
+  }
+  return './homestation-remediator.db';
+}
+
+async function incidents(v: Values): Promise<number> {
+  const limit = Number(str(v.limit) ?? 50);
+  if (!Number.isInteger(limit) || limit < 1) return usageError('incidents', `--limit must be a whole number (got ${str(v.limit)})`);
+  let path: string;
+  try {
+    path = journalPath(v);
+  } catch (err) {
+    process.stderr.write(`homestation incidents: cannot read ${str(v.config)}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const { Journal } = await import('../remediator/journal.js');
+  let journal;
+  try {
+    journal = await Journal.openReadOnly(path);
+  } catch (err) {
+    process.stderr.write(`homestation incidents: cannot open the journal ${path}: ${(err as Error).message} (name it with --journal FILE)\n`);
+    return 1;
+  }
+  try {
+    const list = journal.incidents(limit).map((i) => ({ ...i, ...(v.steps || v.json ? { steps: journal.entries(i.id) } : {}) }));
+    if (v.json) process.stdout.write(`${JSON.stringify({ journal: path, incidents: list }, null, 2)}\n`);
+    else {
+      const { incidentsTable } = await import('../remediator/incidents-table.js');
+      process.stdout.write(incidentsTable(list, { steps: v.steps === true, now: Date.now() }));
+    }
+    return 0;
+  } finally {
+    journal.close();
+  }
+}
 
 function commandHelp(name: string): string {
   const c = COMMANDS[name] as Command;

@@ -18,6 +18,30 @@ import { WebhookSchema } from './webhook-schema.js';
 import { parseDuration } from '../collector/duration.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+/** An oversize body is read and thrown away up to this, so that its sender gets the 413 (not EPIPE). */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/** Reads what is left of a request body and throws it away; resolves at its end, past `limit` bytes, or after 10 s. */
+function drain(raw: import('node:http').IncomingMessage, limit: number): Promise<number> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    if (raw.readableEnded || raw.destroyed) return resolve(bytes);
+    const done = () => {
+      clearTimeout(timer);
+      raw.removeListener('data', onData);
+      resolve(bytes);
+    };
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > limit) done();
+    };
+    const timer = setTimeout(done, 10_000);
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('error', done);
+    raw.resume();
+  });
+}
 
 const ErrorBody = Type.Object({ error: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) });
 
@@ -49,7 +73,19 @@ export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
     }
   });
 
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
+  app.setErrorHandler(async (err: FastifyError, req, reply) => {
+    if (err.statusCode === 413) {
+      // Fastify answers before reading: the sender, still writing, would get EPIPE and
+      // retry. Read it out (bounded), then answer, so the sender sees the 413.
+      const drained = await drain(req.raw, DRAIN_LIMIT);
+      const declared = Number(req.headers['content-length'] ?? Number.NaN);
+      o.log.warn(
+        { bytes: Number.isFinite(declared) ? declared : drained, limit: BODY_LIMIT, sender: req.ip, userAgent: req.headers['user-agent'] },
+        'webhook body too large: refused with 413 (lower max_alerts in Alertmanager)',
+      );
+      if (drained > DRAIN_LIMIT) void reply.header('connection', 'close');
+      return reply.code(413).send({ error: 'payload_too_large', message: `the body is over ${BODY_LIMIT} bytes` });
+    }
     if (err.validation) {
       const first = err.validation[0];
       const field = `${err.validationContext ?? 'body'}${first?.instancePath ?? ''}`;

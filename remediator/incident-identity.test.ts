@@ -112,3 +112,27 @@ describe.runIf(!suite.missing)('incident identity', () => {
     expect(rem.logs.some((l) => l.truncated === 17)).toBe(true);
   });
 });
+
+describe.runIf(!suite.missing)('oversize webhooks', () => {
+  it('answers 413 to every 10 MB post so the sender sees it (no EPIPE), and logs each with size and sender', async () => {
+    const { request } = await import('node:http');
+    const url = new URL(`${rem.url}/webhook/alertmanager`);
+    const body = Buffer.alloc(10 * 1024 * 1024, 'x');
+    const post = () =>
+      new Promise<number | string>((resolve) => {
+        const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: 'Bearer test-token-0123456789' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        req.end(body);
+      });
+    const before = rem.logs.filter((l) => String(l.msg).startsWith('webhook body too large')).length;
+    const results: (number | string)[] = [];
+    for (let i = 0; i < 5; i++) results.push(await post());
+    expect(results).toEqual([413, 413, 413, 413, 413]);
+    const logged = rem.logs.filter((l) => String(l.msg).startsWith('webhook body too large')).slice(before);
+    expect(logged).toHaveLength(5);
+    expect(logged[0]).toMatchObject({ bytes: body.length, sender: '127.0.0.1' });
+  }, 60_000);
+});

@@ -108,6 +108,12 @@ export class Journal {
   private constructor(private readonly db: BetterSqlite3.Database) {}
 
   /** Opens (and creates) the journal; better-sqlite3 is loaded only here. */
+  /** Opens an existing journal for reading only (the CLI, beside a running remediator). */
+  static async openReadOnly(path: string): Promise<Journal> {
+    const { default: Database } = await import('better-sqlite3');
+    return new Journal(new Database(path, { readonly: true, fileMustExist: true }));
+  }
+
   static async open(path: string): Promise<Journal> {
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(path);

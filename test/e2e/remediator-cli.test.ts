@@ -65,11 +65,21 @@ remediator:
       expect(manual.incident.id).toBeGreaterThan(dry.incident.id);
       await expect.poll(() => containerState(name).running, { timeout: 20_000 }).toBe(true);
 
-      const listed = cli('incidents');
+      const listed = cli('incidents', '--json');
       expect(listed.code).toBe(0);
       const { incidents } = JSON.parse(listed.stdout) as { incidents: { id: number; state: string; reason: string; steps: { kind: string; result: string }[] }[] };
-      await expect.poll(() => (JSON.parse(cli('incidents').stdout) as typeof listed & { incidents: { id: number; state: string }[] }).incidents.find((i) => i.id === manual.incident.id)?.state, { timeout: 20_000 }).toBe('recovered');
+      await expect.poll(() => (JSON.parse(cli('incidents', '--json').stdout) as typeof listed & { incidents: { id: number; state: string }[] }).incidents.find((i) => i.id === manual.incident.id)?.state, { timeout: 20_000 }).toBe('recovered');
       expect(incidents.find((i) => i.id === dry.incident.id)).toMatchObject({ state: 'refused', reason: 'dry_run' });
+      // For people: a table, from the journal alone, without the config or any ${VAR} of it.
+      const table = runCli(['incidents', '--journal', join(suite.dir(), 'journal.db'), '--steps']);
+      expect(table.code).toBe(0);
+      const lines = table.stdout.split('\n');
+      expect(lines[0]).toMatch(/^ID\s+STARTED \(UTC\)\s+SERVICE\s+ALERT\s+STATE\s+RECOVERY\s+REASON$/);
+      expect(lines.find((l) => l.startsWith(`${manual.incident.id} `))).toMatch(/\bweb\s+manual\s+recovered\s+[\d.]+ s\s+restart \(attempt 1\)$/);
+      expect(table.stdout).toContain(`Incident ${manual.incident.id} (web):`);
+      const withEnvConfig = join(suite.dir(), 'env-config.yaml');
+      writeFileSync(withEnvConfig, `remediator:\n  auth:\n    bearer_token_file: \${UNSET_TOKEN_FILE}\n  journal: \${HS_JOURNAL:-${join(suite.dir(), 'journal.db')}}\n`);
+      expect(runCli(['incidents', '--config', withEnvConfig]).stdout).toMatch(/^ID\s+STARTED/);
       expect(runCli(['remediate', 'web', '--config', config])).toMatchObject({ code: 2 });
     } finally {
       expect((await d.stop()).code).toBe(0);
