@@ -5,8 +5,10 @@
  * the 120 s recovery target for the action and its recovery check.
  *
  * worst case = scrape interval + scrape timeout (a hung service answers nothing)
- *            + evaluation interval (until a rule sees the failed sample)
- *            + for + evaluation interval (the evaluation that sees `for` pass)
+ *            + evaluation interval (until a rule sees the failed sample: pending)
+ *            + `for` rounded up to whole evaluation intervals (it fires at the first
+ *              evaluation at least `for` after the pending one: exactly `for` later
+ *              when `for` is a multiple of the interval, no extra evaluation)
  *            + group_wait of the Alertmanager route that takes the alert
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -92,8 +94,7 @@ export function checkTiming(promFile: string, amFile: string, actionBudgetSecond
           scrape_interval: seconds(sc?.scrape_interval, globalScrape),
           scrape_timeout: seconds(sc?.scrape_timeout, globalTimeout),
           first_evaluation: evaluation,
-          for: seconds(r.for, '0s'),
-          firing_evaluation: evaluation,
+          for: Math.ceil(seconds(r.for, '0s') / evaluation) * evaluation,
           group_wait: groupWaitFor(am.route, { alertname: r.alert, ...r.labels }),
         };
         const worst = Object.values(parts).reduce((a, b) => a + b, 0);

@@ -180,6 +180,7 @@ export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
         key: `manual:${now}:${req.body.service}`,
         name: 'manual',
         startsAt: now,
+        since: 'manual',
         cooldown: 0,
         dryRun: req.body.dry_run,
       });

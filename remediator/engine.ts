@@ -9,7 +9,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { ContainerInfo, DockerDriver } from './docker/driver.js';
 import { OPT_IN_LABEL } from './docker/driver.js';
-import type { Incident, Journal } from './journal.js';
+import type { FailureStartSource, Incident, Journal } from './journal.js';
 import type { EscalationReason, RemediatorMetrics } from './metrics.js';
 import type { Notifier } from './notify.js';
 import { alertKey, matchPolicy } from './policy.js';
@@ -19,6 +19,22 @@ import { parseDuration } from '../collector/duration.js';
 import type { WebhookAlert, WebhookPayload } from './webhook-schema.js';
 
 const tracer = trace.getTracer('homestation-remediator');
+
+/**
+ * The best-known start of the failure behind an alert: its startsAt less its rule's
+ * `for:` (the detection_for annotation of the shipped remediable rules: the failure
+ * began that long before the alert fired), else startsAt itself.
+ */
+export function failureStart(alert: WebhookAlert, now: number): { startsAt: number; since: FailureStartSource } {
+  const startsAt = Date.parse(alert.startsAt);
+  if (Number.isNaN(startsAt)) return { startsAt: now, since: 'alert_start' };
+  const forText = alert.annotations?.detection_for;
+  if (forText && /^(\d+(ms|s|m|h))+$/.test(forText)) return { startsAt: startsAt - parseDuration(forText), since: 'alert_start_minus_for' };
+  return { startsAt, since: 'alert_start' };
+}
+
+/** A hung service gets no graceful stop: its SIGTERM would go unanswered for the whole grace period. */
+const HUNG_STOP_TIMEOUT_MS = 0;
 
 /** Refusals a resend of the same alert cannot change: made once per alert. */
 const PERMANENT_REFUSALS = new Set(['not_opted_in', 'self', 'no_service']);
@@ -214,8 +230,7 @@ export class Engine {
     if (previous && (previous.state === 'acting' || (previous.endedAt !== null && this.now() - previous.endedAt < cooldown))) {
       return this.suppress('duplicate', match.service, `already handled as incident ${previous.id} (${previous.state})`, previous.id);
     }
-    const startsAt = Date.parse(alert.startsAt);
-    this.decide(match.service, match.policy.ladder, { key, name, startsAt: Number.isNaN(startsAt) ? this.now() : startsAt, cooldown, policy: match.policy });
+    this.decide(match.service, match.policy.ladder, { key, name, ...failureStart(alert, this.now()), cooldown, policy: match.policy });
   }
 
   /**
@@ -225,7 +240,7 @@ export class Engine {
   decide(
     serviceName: string,
     ladder: readonly StepConfig[],
-    origin: { key: string; name: string; startsAt: number; cooldown: number; policy?: PolicyConfig; dryRun?: boolean },
+    origin: { key: string; name: string; startsAt: number; since?: FailureStartSource; cooldown: number; policy?: PolicyConfig; dryRun?: boolean },
   ): Incident | undefined {
     this.metrics.knowService(serviceName);
     /** Whether the last refuse() opened a new refusal (not a repeat of this alert's). */
@@ -269,7 +284,7 @@ export class Engine {
       // Fail closed: a guard that cannot be evaluated refuses.
       return refuse('guard_error', `a guard could not be evaluated: ${(err as Error).message}`);
     }
-    const incident = this.journal.openIncident(serviceName, origin.key, origin.name, origin.startsAt, this.now());
+    const incident = this.journal.openIncident(serviceName, origin.key, origin.name, origin.startsAt, this.now(), 'acting', null, origin.since ?? 'alert_start');
     this.locks.add(serviceName);
     this.metrics.inProgress.inc();
     const job = this.act(incident, ladder, origin.dryRun ?? this.config.dry_run)
@@ -448,16 +463,16 @@ export class Engine {
           this.finish(incident, 'resolved', 'the alert resolved before the next step');
           return;
         }
-        const outcome = await this.step(incident, service, target, step.action, attempt, dryRun);
+        const outcome = await this.step(incident, service, target, step.action, attempt, dryRun, attempt === 1 && step === ladder[0] ? before.hung === true : false);
         if (outcome === 'dry_run') {
           this.finish(incident, 'refused', 'dry_run');
           return;
         }
         if (outcome.check.ok) {
           const seconds = (this.now() - incident.alertStartsAt) / 1000;
-          this.metrics.recovery.observe({ service: service.name }, seconds);
+          this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
           this.finish(incident, 'recovered', `${step.action} (attempt ${attempt})${outcome.rolledBack ? ', previous container put back' : ''}`, seconds);
-          void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back after ${step.action}, ${seconds.toFixed(1)} s after the alert began` });
+          void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back after ${step.action}, ${seconds.toFixed(1)} s after it failed (${incident.since.replace(/_/g, ' ')})` });
           return;
         }
         target = (await this.driver.find(service)) ?? target;
@@ -479,6 +494,8 @@ export class Engine {
     action: ActionName,
     attempt: number,
     dryRun: boolean,
+    /** Known hung (paused, or no answer to its probe): its stop does not wait the grace period meant for a healthy one. */
+    hung = false,
   ): Promise<'dry_run' | { check: CheckResult; rolledBack: boolean }> {
     if (dryRun) {
       this.record(incident, 'action', action, 'dry_run', `would ${action} ${container.name}`);
@@ -486,17 +503,19 @@ export class Engine {
       return 'dry_run';
     }
     return tracer.startActiveSpan(`${action} ${service.name}`, { attributes: { 'homestation.action': action, 'homestation.attempt': attempt } }, async (span) => {
-      this.record(incident, 'action', action, 'started', `attempt ${attempt} on ${container.name}`);
-      this.log.warn({ service: service.name, incident: incident.id, action, attempt }, `${action} ${container.name}`);
+      const stopTimeout = hung ? HUNG_STOP_TIMEOUT_MS : service.stop_timeout;
+      const how = hung ? `; hung, so stopped with ${HUNG_STOP_TIMEOUT_MS / 1000} s, not its ${service.stop_timeout / 1000} s grace period` : '';
+      this.record(incident, 'action', action, 'started', `attempt ${attempt} on ${container.name}${how}`);
+      this.log.warn({ service: service.name, incident: incident.id, action, attempt, hung }, `${action} ${container.name}`);
       let rolledBack = false;
       let check: CheckResult;
       try {
         if (action === 'restart') {
-          await this.driver.restart(container.id, service.stop_timeout);
+          await this.driver.restart(container.id, stopTimeout);
           check = await waitForRecovery(this.driver, service, container.id, service.recovery_deadline);
         } else {
           let verdict: CheckResult = { ok: false, detail: 'not checked' };
-          const res = await this.driver.redeploy(container.id, service.stop_timeout, async (newId) => {
+          const res = await this.driver.redeploy(container.id, stopTimeout, async (newId) => {
             verdict = await waitForRecovery(this.driver, service, newId, service.recovery_deadline);
             this.record(incident, 'check', 'new container', verdict.ok ? 'ok' : 'failed', verdict.detail);
             return verdict.ok;
@@ -542,7 +561,7 @@ export class Engine {
       this.record(incident, 'check', 'after restart of the remediator', check.ok ? 'ok' : 'failed', check.detail);
       if (check.ok) {
         const seconds = (this.now() - incident.alertStartsAt) / 1000;
-        this.metrics.recovery.observe({ service: service.name }, seconds);
+        this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
         this.finish(incident, 'recovered', 'found recovered after the remediator restarted', seconds);
       } else {
         this.finish(incident, 'failed', 'interrupted');

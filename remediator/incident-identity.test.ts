@@ -6,15 +6,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertPayload, startTestRemediator, type TestRemediator } from '../test/helpers/remediator.js';
-import { podman, podmanSuite, runWeb } from '../test/helpers/podman.js';
+import { podman, podmanSuite, reservePort, runWeb } from '../test/helpers/podman.js';
 
 const uid = `${process.pid}`;
 const N = (n: string) => `hs-t-id-${n}-${uid}`;
-const suite = podmanSuite('hs-identity', () => ['spell', 'flap', 'cool', 'alien', 'slow'].map(N));
+const suite = podmanSuite('hs-identity', () => ['spell', 'flap', 'cool', 'alien', 'frozen', 'timed'].map(N));
+let frozenPort: { port: number; release(): Promise<void> };
 let rem: TestRemediator;
 
 beforeAll(async () => {
   if (suite.missing) return;
+  frozenPort = await reservePort();
   rem = await startTestRemediator(
     suite.engine().dockerHost,
     `  cooldown: 0s
@@ -22,6 +24,8 @@ beforeAll(async () => {
     - { name: spell, container: ${N('spell')}, recovery_deadline: 2s, stop_timeout: 1s }
     - { name: flap, container: ${N('flap')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: cool, container: ${N('cool')}, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: timed, container: ${N('timed')}, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: frozen, container: ${N('frozen')}, probe: { http: { url: "http://127.0.0.1:${frozenPort.port}/" }, timeout: 1s }, recovery_deadline: 20s, stop_timeout: 10s }
   policies:
     - { match: { alertname: ServiceDown, policy: cool }, ladder: [{ action: restart }], cooldown: 10m }
     - { match: { alertname: ServiceDown }, ladder: [{ action: restart }] }
@@ -110,6 +114,41 @@ describe.runIf(!suite.missing)('incident identity', () => {
     await rem.post(body);
     expect(await rem.metric('homestation_remediator_truncated_alerts_total')).toBe(17);
     expect(rem.logs.some((l) => l.truncated === 17)).toBe(true);
+  });
+});
+
+describe.runIf(!suite.missing)('a frozen service', () => {
+  it('is restarted without waiting the grace period meant for a healthy one, and the journal says so', async () => {
+    // PID 1 ignores SIGTERM: a graceful stop would take the whole 10 s stop_timeout.
+    const web = await runWeb(N('frozen'), { ignoreTerm: true, port: frozenPort });
+    podman(['pause', web.name]);
+    const t0 = Date.now();
+    await rem.post(alertPayload([{ labels: { alertname: 'ServiceDown', service: 'frozen' } }]));
+    await rem.engine.idle();
+    const [incident] = incidentsOf('frozen');
+    expect(incident?.state).toBe('recovered');
+    expect(Date.now() - t0).toBeLessThan(8000);
+    const started = rem.journal.entries(incident!.id).find((e) => e.kind === 'action' && e.result === 'started');
+    expect(started?.detail).toMatch(/hung, so stopped with 0 s, not its 10 s grace period/);
+  }, 60_000);
+});
+
+describe.runIf(!suite.missing)('recovery time', () => {
+  it("is measured from the failure's best-known start: the alert start less its rule's for:", async () => {
+    await runWeb(N('timed'));
+    podman(['stop', '-t', '0', N('timed')]);
+    const startsAt = new Date(Date.now() - 2000).toISOString();
+    const body = alertPayload([{ labels: { alertname: 'ServiceDown', service: 'timed' }, startsAt }]) as { alerts: { annotations: Record<string, string> }[] };
+    body.alerts[0]!.annotations = { summary: 'timed is down', detection_for: '30s' };
+    await rem.post(body);
+    await rem.engine.idle();
+    const [incident] = incidentsOf('timed');
+    expect(incident).toMatchObject({ state: 'recovered', since: 'alert_start_minus_for' });
+    // 30 s of for: plus the 2 s since it fired, plus the restart.
+    expect(incident!.recoverySeconds).toBeGreaterThan(32);
+    expect(incident!.recoverySeconds).toBeLessThan(60);
+    const sum = /homestation_recovery_seconds_sum\{service="timed",since="alert_start_minus_for"\} ([\d.]+)/.exec(await rem.registry.metrics());
+    expect(Number(sum?.[1])).toBeGreaterThan(32);
   });
 });
 

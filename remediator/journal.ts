@@ -7,6 +7,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
 
 export type IncidentState = 'acting' | 'recovered' | 'failed' | 'refused' | 'resolved';
+/** How the start of a failure is known, best first. */
+export const FAILURE_START_SOURCES = ['alert_start_minus_for', 'alert_start', 'manual'] as const;
+export type FailureStartSource = (typeof FAILURE_START_SOURCES)[number];
 
 export interface Incident {
   readonly id: number;
@@ -16,7 +19,10 @@ export interface Incident {
   readonly state: IncidentState;
   readonly reason: string | null;
   readonly startedAt: number;
+  /** The best-known start of the failure (what recovery time is measured from). */
   readonly alertStartsAt: number;
+  /** Where that start comes from: alert_start_minus_for, alert_start or manual. */
+  readonly since: FailureStartSource;
   readonly endedAt: number | null;
   readonly recoverySeconds: number | null;
 }
@@ -65,6 +71,7 @@ interface IncidentRow {
   reason: string | null;
   started_at: number;
   alert_starts_at: number;
+  since: string | null;
   ended_at: number | null;
   recovery_seconds: number | null;
 }
@@ -78,6 +85,7 @@ const toIncident = (r: IncidentRow): Incident => ({
   reason: r.reason,
   startedAt: r.started_at,
   alertStartsAt: r.alert_starts_at,
+  since: (r.since ?? 'alert_start') as FailureStartSource,
   endedAt: r.ended_at,
   recoverySeconds: r.recovery_seconds,
 });
@@ -121,6 +129,9 @@ export class Journal {
     // Every write reaches the disk before the action it records is taken.
     db.pragma('synchronous = FULL');
     db.exec(SCHEMA);
+    // Journals from before the failure start had its source: add the column (NULL = alert_start).
+    const columns = (db.prepare('PRAGMA table_info(incidents)').all() as { name: string }[]).map((c) => c.name);
+    if (!columns.includes('since')) db.exec('ALTER TABLE incidents ADD COLUMN since TEXT');
     return new Journal(db);
   }
 
@@ -136,12 +147,21 @@ export class Journal {
     return res.changes === 1;
   }
 
-  openIncident(service: string, alertKey: string, alertname: string, alertStartsAt: number, at: number, state: IncidentState = 'acting', reason: string | null = null): Incident {
+  openIncident(
+    service: string,
+    alertKey: string,
+    alertname: string,
+    alertStartsAt: number,
+    at: number,
+    state: IncidentState = 'acting',
+    reason: string | null = null,
+    since: FailureStartSource = 'alert_start',
+  ): Incident {
     const res = this.db
       .prepare(
-        'INSERT INTO incidents (service, alert_key, alertname, state, reason, started_at, alert_starts_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO incidents (service, alert_key, alertname, state, reason, started_at, alert_starts_at, ended_at, since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(service, alertKey, alertname, state, reason, at, alertStartsAt, state === 'acting' ? null : at);
+      .run(service, alertKey, alertname, state, reason, at, alertStartsAt, state === 'acting' ? null : at, since);
     return this.incident(Number(res.lastInsertRowid)) as Incident;
   }
 

@@ -1,6 +1,7 @@
 /** The remediator's metrics: what it did, what it refused, and how fast services came back. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { MetricSpec } from '../collector/contract.js';
+import { FAILURE_START_SOURCES } from './journal.js';
 
 /** Label values known in advance, so that every series exists at 0 before its first event. */
 export const ACTIONS = ['restart', 'redeploy'] as const;
@@ -65,12 +66,13 @@ export const remediatorMetricSpecs: readonly MetricSpec[] = [
 
 /** The recovery histogram (series _bucket, _sum, _count). */
 export const RECOVERY_METRIC = 'homestation_recovery_seconds';
-const RECOVERY_HELP = 'Time from the alert start (or the fault event) to the verified recovery of a service, by the remediator.';
+const RECOVERY_HELP =
+  'Time from the best-known start of the failure to the verified recovery of a service; since says how the start is known: alert_start_minus_for (the alert start less its rule\'s for:), alert_start, manual.';
 
 /** Every metric of the remediator, for the catalogue. */
 export const remediatorCatalogue: readonly MetricSpec[] = [
   ...remediatorMetricSpecs,
-  { name: RECOVERY_METRIC, type: 'histogram', unit: 'seconds', labels: ['service'], help: RECOVERY_HELP },
+  { name: RECOVERY_METRIC, type: 'histogram', unit: 'seconds', labels: ['service', 'since'], help: RECOVERY_HELP },
 ];
 
 export class RemediatorMetrics {
@@ -82,7 +84,7 @@ export class RemediatorMetrics {
   readonly paused: Gauge;
   readonly engineUp: Gauge;
   readonly truncated: Counter;
-  readonly recovery: Histogram<'service'>;
+  readonly recovery: Histogram<'service' | 'since'>;
 
   constructor(registry: Registry) {
     const spec = (name: string) => remediatorMetricSpecs.find((m) => m.name === name) as MetricSpec;
@@ -105,7 +107,7 @@ export class RemediatorMetrics {
     this.recovery = new Histogram({
       name: RECOVERY_METRIC,
       help: RECOVERY_HELP,
-      labelNames: ['service'],
+      labelNames: ['service', 'since'],
       buckets: RECOVERY_BUCKETS,
       registers: [registry],
     });
@@ -122,7 +124,7 @@ export class RemediatorMetrics {
     this.known.add(service);
     for (const reason of ESCALATION_REASONS) this.escalations.inc({ service, reason }, 0);
     for (const action of ACTIONS) for (const result of ACTION_RESULTS) this.actions.inc({ action, result, service }, 0);
-    this.recovery.zero({ service });
+    for (const since of FAILURE_START_SOURCES) this.recovery.zero({ service, since });
   }
 
   /** Every suppression reason at 0 from the start. */

@@ -10,6 +10,8 @@ import type { ProbeConfig, ServiceConfig } from './schema.js';
 export interface CheckResult {
   readonly ok: boolean;
   readonly detail: string;
+  /** Known hung: paused (frozen), or running but its probe got no answer in time. */
+  readonly hung?: boolean;
 }
 
 async function probeOnce(driver: DockerDriver, containerId: string, probe: ProbeConfig): Promise<CheckResult> {
@@ -20,7 +22,8 @@ async function probeOnce(driver: DockerDriver, containerId: string, probe: Probe
       const ok = probe.http.expect_status ? probe.http.expect_status.includes(res.status) : res.status >= 200 && res.status < 400;
       return { ok, detail: `GET ${probe.http.url}: ${res.status}` };
     } catch (err) {
-      return { ok: false, detail: `GET ${probe.http.url}: ${(err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message}` };
+      const timedOut = (err as Error).name === 'TimeoutError';
+      return { ok: false, detail: `GET ${probe.http.url}: ${timedOut ? 'timed out' : (err as Error).message}`, hung: timedOut };
     }
   }
   if (probe.tcp) {
@@ -31,7 +34,7 @@ async function probeOnce(driver: DockerDriver, containerId: string, probe: Probe
         socket.destroy();
         resolve(r);
       };
-      socket.setTimeout(probe.timeout, () => done({ ok: false, detail: `tcp ${host}:${port}: timed out` }));
+      socket.setTimeout(probe.timeout, () => done({ ok: false, detail: `tcp ${host}:${port}: timed out`, hung: true }));
       socket.once('connect', () => done({ ok: true, detail: `tcp ${host}:${port}: connected` }));
       socket.once('error', (err) => done({ ok: false, detail: `tcp ${host}:${port}: ${err.message}` }));
     });
@@ -39,7 +42,7 @@ async function probeOnce(driver: DockerDriver, containerId: string, probe: Probe
   if (probe.exec) {
     try {
       const code = await driver.exec(containerId, probe.exec, probe.timeout);
-      return { ok: code === 0, detail: `exec ${probe.exec.join(' ')}: ${code === -1 ? 'timed out' : `exit ${code}`}` };
+      return { ok: code === 0, detail: `exec ${probe.exec.join(' ')}: ${code === -1 ? 'timed out' : `exit ${code}`}`, hung: code === -1 };
     } catch (err) {
       return { ok: false, detail: `exec ${probe.exec.join(' ')}: ${(err as Error).message}` };
     }
@@ -51,7 +54,7 @@ async function probeOnce(driver: DockerDriver, containerId: string, probe: Probe
 export async function checkOnce(driver: DockerDriver, service: ServiceConfig, containerId: string): Promise<CheckResult> {
   const info = await driver.inspect(containerId);
   if (!info) return { ok: false, detail: 'container not found' };
-  if (!info.running) return { ok: false, detail: `container is ${info.paused ? 'paused' : info.state}` };
+  if (!info.running) return { ok: false, detail: `container is ${info.paused ? 'paused' : info.state}`, hung: info.paused };
   // podman's compat API runs no health checks by itself (State.Health stays
   // "starting"): there the service's own probe is the check.
   if (!driver.isPodman && info.health && info.health !== 'healthy') {

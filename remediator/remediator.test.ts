@@ -72,8 +72,10 @@ describe.runIf(!missing)('remediator on podman', () => {
     expect(text).toContain('homestation_remediator_escalations_total{service="hung",reason="rate_limited"} 0');
     expect(text).toContain('homestation_remediator_suppressions_total{reason="cooldown"} 0');
     expect(text).toContain('homestation_remediator_actions_total{action="restart",result="failed",service="tcp"} 0');
-    expect(text).toContain('homestation_recovery_seconds_bucket{le="120",service="broken"} 0');
-    expect(text).toContain('homestation_recovery_seconds_count{service="broken"} 0');
+    for (const since of ['alert_start_minus_for', 'alert_start', 'manual']) {
+      expect(text).toContain(`homestation_recovery_seconds_bucket{le="120",service="broken",since="${since}"} 0`);
+      expect(text).toContain(`homestation_recovery_seconds_count{service="broken",since="${since}"} 0`);
+    }
   });
 
   it('knows a service named only by its first alert before acting on it', async () => {
@@ -82,7 +84,7 @@ describe.runIf(!missing)('remediator on podman', () => {
     await rem.engine.idle();
     expect(await rem.metric('homestation_remediator_escalations_total', { service: N('never-seen'), reason: 'ladder_exhausted' })).toBe(0);
     expect(await rem.metric('homestation_recovery_seconds', { service: N('never-seen') })).toBeUndefined();
-    expect(await rem.registry.metrics()).toContain(`homestation_recovery_seconds_count{service="${N('never-seen')}"} 0`);
+    expect(await rem.registry.metrics()).toContain(`homestation_recovery_seconds_count{service="${N('never-seen')}",since="alert_start"} 0`);
   });
 
   it('restarts a stopped container and records the verified recovery', async () => {
@@ -106,7 +108,7 @@ describe.runIf(!missing)('remediator on podman', () => {
     ]);
     expect(await rem.metric('homestation_remediator_actions_total', { action: 'restart', result: 'ok', service: web.name })).toBe(1);
     const hist = (await rem.registry.getSingleMetric('homestation_recovery_seconds')!.get()).values as { metricName?: string; labels: Record<string, unknown>; value: number }[];
-    expect(hist.find((v) => v.metricName === 'homestation_recovery_seconds_count' && v.labels.service === web.name)?.value).toBe(1);
+    expect(hist.find((v) => v.metricName === 'homestation_recovery_seconds_count' && v.labels.service === web.name && v.labels.since === 'alert_start')?.value).toBe(1);
   });
 
   it('restarts a hung container (SIGSTOP) after its probe fails', async () => {

@@ -86,11 +86,21 @@ describe('deploy configs', () => {
     const rows = checkTiming(promFile, amFile, 30);
     expect(rows.map((r) => r.alert).sort()).toEqual(['ServiceDown', 'Zigbee2MQTTBridgeOffline']);
     const serviceDown = rows.find((r) => r.alert === 'ServiceDown')!;
-    expect(serviceDown).toMatchObject({ job: 'blackbox', worstSeconds: 85, leftSeconds: 35, ok: true });
-    expect(serviceDown.parts).toEqual({ scrape_interval: 15, scrape_timeout: 5, first_evaluation: 15, for: 30, firing_evaluation: 15, group_wait: 5 });
-    // Scraped from HomeStation (global interval and timeout): 15 + 10 + 15 + 30 + 15 + 5.
-    expect(rows.find((r) => r.alert === 'Zigbee2MQTTBridgeOffline')).toMatchObject({ worstSeconds: 90, leftSeconds: 30, ok: true });
+    // for: 30s is two whole evaluations of 15 s: it fires exactly 30 s after pending, no extra evaluation.
+    expect(serviceDown).toMatchObject({ job: 'blackbox', worstSeconds: 70, leftSeconds: 50, ok: true });
+    expect(serviceDown.parts).toEqual({ scrape_interval: 15, scrape_timeout: 5, first_evaluation: 15, for: 30, group_wait: 5 });
+    // Scraped from HomeStation (global interval and timeout): 15 + 10 + 15 + 30 + 5.
+    expect(rows.find((r) => r.alert === 'Zigbee2MQTTBridgeOffline')).toMatchObject({ worstSeconds: 75, leftSeconds: 45, ok: true });
     for (const r of rows) expect(r.ok).toBe(true);
+  });
+
+  it('rounds a for: that is not a multiple of the evaluation interval up to the evaluation that fires it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hs-timing-'));
+    writeFileSync(join(dir, 'r.rules.yml'), 'groups:\n  - name: g\n    rules:\n      - alert: Odd\n        expr: up{job="x"} == 0\n        for: 20s\n        labels: { remediate: "true" }\n');
+    writeFileSync(join(dir, 'p.yml'), 'global: { scrape_interval: 10s, scrape_timeout: 5s, evaluation_interval: 15s }\nrule_files: [r.rules.yml]\nscrape_configs: [{ job_name: x }]\n');
+    writeFileSync(join(dir, 'am.yml'), 'route: { receiver: r, group_wait: 5s }\n');
+    const [odd] = checkTiming(join(dir, 'p.yml'), join(dir, 'am.yml'), 30);
+    expect(odd!.parts).toEqual({ scrape_interval: 10, scrape_timeout: 5, first_evaluation: 15, for: 30, group_wait: 5 });
   });
 
   it('homestation check-timing prints the budget and fails when it does not fit', () => {

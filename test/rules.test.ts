@@ -59,6 +59,12 @@ describe('alert and recording rules', () => {
     for (const r of rules.filter((x) => x.record)) expect(r.record).toMatch(/^[a-z_]+:[a-z_]+:[a-z0-9_]+$/);
   });
 
+  it('repeats the for: of every remediable alert as its detection_for annotation (the remediator measures recovery from the failure)', () => {
+    const remediable = alerts.filter((a) => a.labels?.remediate === 'true');
+    expect(remediable.length).toBeGreaterThan(0);
+    for (const a of remediable) expect(a.annotations?.detection_for, a.alert).toBe(a.for ?? '0s');
+  });
+
   it('gives the alerts the remediator acts on its labels', () => {
     const serviceDown = alerts.find((a) => a.alert === 'ServiceDown')!;
     expect(serviceDown.labels).toMatchObject({ remediate: 'true' });

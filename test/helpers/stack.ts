@@ -30,6 +30,8 @@ export function shortenFor(text: string, forOverrides: Readonly<Record<string, s
   let out = text;
   for (const [alert, duration] of Object.entries(forOverrides)) {
     out = out.replace(new RegExp(`(alert: ${alert}\\n[\\s\\S]*?for: )\\S+`, 'g'), `$1${duration}`);
+    // The annotation that repeats it for the remediator follows it.
+    out = out.replace(new RegExp(`(alert: ${alert}\\n(?:(?!\\n {6}- alert:)[\\s\\S])*?detection_for: )\\S+`, 'g'), `$1${duration}`);
   }
   return out;
 }
