@@ -417,9 +417,62 @@ export class Engine {
     void this.notifier.notify({ kind: 'refused', service: incident.service, incidentId: incident.id, message: detail });
   }
 
+  /**
+   * Records, for every listed service that is healthy now, how to create its container
+   * again (options and image ID): a container removed later is rebuilt from it.
+   */
+  async recordHealthy(): Promise<number> {
+    let recorded = 0;
+    for (const service of this.config.services) {
+      const container = await this.driver.find(service).catch(() => undefined);
+      if (!container) continue;
+      const check = await checkOnce(this.driver, service, container.id).catch(() => ({ ok: false, detail: '' }));
+      if (check.ok && (await this.recordSpec(service.name, container.id))) recorded += 1;
+    }
+    return recorded;
+  }
+
+  private async recordSpec(service: string, containerId: string): Promise<boolean> {
+    const spec = await this.driver.recreateSpec(containerId).catch(() => undefined);
+    if (!spec) return false;
+    this.journal.setState(`last_good:${service}`, JSON.stringify({ at: this.now(), ...spec }));
+    return true;
+  }
+
+  /** A removed container: created again from its last good recorded configuration, then checked. */
+  private async recreateRemoved(incident: Incident, service: ServiceConfig, dryRun: boolean): Promise<void> {
+    const saved = this.journal.getState(`last_good:${service.name}`);
+    if (!saved) return this.refuseInFlight(incident, 'not_found', `no container for service ${service.name}, and no recorded configuration to create it from`);
+    const spec = JSON.parse(saved) as { at: number; imageId: string; options: Parameters<DockerDriver['createFrom']>[0] };
+    const when = new Date(spec.at).toISOString();
+    if (dryRun) {
+      this.record(incident, 'action', 'recreate', 'dry_run', `would create ${spec.options.name} from its configuration recorded ${when}`);
+      return this.finish(incident, 'refused', 'dry_run');
+    }
+    this.record(incident, 'action', 'recreate', 'started', `container gone: creating ${spec.options.name} from its configuration recorded healthy at ${when} (image ${spec.imageId.slice(0, 19)})`);
+    let check: CheckResult;
+    try {
+      const id = await this.driver.createFrom(spec.options);
+      check = await waitForRecovery(this.driver, service, id, service.recovery_deadline);
+    } catch (err) {
+      check = { ok: false, detail: `recreate failed: ${(err as Error).message}` };
+    }
+    this.metrics.actions.inc({ action: 'redeploy', result: check.ok ? 'ok' : 'failed', service: service.name });
+    this.record(incident, 'check', 'after', check.ok ? 'ok' : 'failed', check.detail);
+    if (!check.ok) {
+      this.finish(incident, 'failed', 'recreate_failed');
+      this.escalate(service.name, 'ladder_exhausted', incident.id, `${service.name}'s container was removed and could not be created again: ${check.detail}; needs a human`);
+      return;
+    }
+    const seconds = (this.now() - incident.alertStartsAt) / 1000;
+    this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
+    this.finish(incident, 'recovered', 'recreated from the recorded configuration', seconds);
+    void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name}'s container was gone; created again from its last good configuration, back ${seconds.toFixed(1)} s after it failed` });
+  }
+
   private async actInSpan(incident: Incident, service: ServiceConfig, ladder: readonly StepConfig[], dryRun: boolean): Promise<void> {
     const container = await this.driver.find(service);
-    if (!container) return this.refuseInFlight(incident, 'not_found', `no container for service ${service.name}`);
+    if (!container) return this.recreateRemoved(incident, service, dryRun);
     const listed = this.config.services.some((s) => s.name === service.name);
     if (!listed && container.labels[OPT_IN_LABEL] !== 'true') {
       return this.refuseInFlight(incident, 'not_opted_in', `container ${container.name} has no label ${OPT_IN_LABEL}=true and is not listed under remediator.services`);
@@ -469,6 +522,8 @@ export class Engine {
           return;
         }
         if (outcome.check.ok) {
+          const now = await this.driver.find(service).catch(() => undefined);
+          if (now) await this.recordSpec(service.name, now.id);
           const seconds = (this.now() - incident.alertStartsAt) / 1000;
           this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
           this.finish(incident, 'recovered', `${step.action} (attempt ${attempt})${outcome.rolledBack ? ', previous container put back' : ''}`, seconds);

@@ -10,7 +10,7 @@ import { podman, podmanSuite, reservePort, runWeb } from '../test/helpers/podman
 
 const uid = `${process.pid}`;
 const N = (n: string) => `hs-t-id-${n}-${uid}`;
-const suite = podmanSuite('hs-identity', () => ['spell', 'flap', 'cool', 'alien', 'frozen', 'timed'].map(N));
+const suite = podmanSuite('hs-identity', () => ['spell', 'flap', 'cool', 'alien', 'frozen', 'timed', 'gone'].map(N));
 let frozenPort: { port: number; release(): Promise<void> };
 let rem: TestRemediator;
 
@@ -24,6 +24,7 @@ beforeAll(async () => {
     - { name: spell, container: ${N('spell')}, recovery_deadline: 2s, stop_timeout: 1s }
     - { name: flap, container: ${N('flap')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: cool, container: ${N('cool')}, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: gone, container: ${N('gone')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: timed, container: ${N('timed')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: frozen, container: ${N('frozen')}, probe: { http: { url: "http://127.0.0.1:${frozenPort.port}/" }, timeout: 1s }, recovery_deadline: 20s, stop_timeout: 10s }
   policies:
@@ -150,6 +151,27 @@ describe.runIf(!suite.missing)('recovery time', () => {
     const sum = /homestation_recovery_seconds_sum\{service="timed",since="alert_start_minus_for"\} ([\d.]+)/.exec(await rem.registry.metrics());
     expect(Number(sum?.[1])).toBeGreaterThan(32);
   });
+});
+
+describe.runIf(!suite.missing)('a removed container', () => {
+  it('is created again from the configuration recorded while it was healthy, with its volume and its data', async () => {
+    const volume = N('gone-vol');
+    const web = await runWeb(N('gone'), { volume });
+    podman(['exec', web.name, 'sh', '-c', 'echo precious > /data/precious']);
+    const imageId = podman(['inspect', '--format', '{{.Image}}', web.name]);
+    expect(await rem.engine.recordHealthy()).toBeGreaterThanOrEqual(1);
+    podman(['rm', '-f', '-t', '0', web.name]);
+    await rem.post(alertPayload([{ labels: { alertname: 'ServiceDown', service: 'gone' } }]));
+    await rem.engine.idle();
+    const [incident] = incidentsOf('gone');
+    expect(incident).toMatchObject({ state: 'recovered', reason: 'recreated from the recorded configuration' });
+    expect(steps(incident!.id)).toContain('action:recreate:started');
+    expect((await fetch(web.url)).status).toBe(200);
+    expect(podman(['exec', web.name, 'cat', '/data/precious'])).toBe('precious');
+    expect(podman(['inspect', '--format', '{{.Image}}', web.name])).toBe(imageId);
+    podman(['rm', '-f', '-t', '0', web.name]);
+    podman(['volume', 'rm', '-f', volume]);
+  }, 60_000);
 });
 
 describe.runIf(!suite.missing)('oversize webhooks', () => {

@@ -75,10 +75,16 @@ export async function startRemediator(
     selfContainerIds: ownContainerIds(),
   });
   let recovered = false;
+  let recordTimer: NodeJS.Timeout | undefined;
   const link = new EngineLink(driver, engineAddress(config.docker), log, (status) => {
     metrics.engineUp.set(status.connected ? 1 : 0);
     if (!status.connected || recovered) return;
     recovered = true;
+    // How to create each healthy service's container again, should it be removed: now and every 10 min.
+    const record = () => void engine.recordHealthy().catch((err: Error) => log.warn({ err: err.message }, 'recording the services\' configurations failed'));
+    record();
+    recordTimer = setInterval(record, 10 * 60_000);
+    recordTimer.unref();
     // Finish what a killed predecessor left open, in the background, once the engine answers.
     void engine.recoverUnfinished().then((found) => {
       if (found.length) log.warn({ incidents: found.map((i) => i.id) }, 'checked incidents left unfinished by a previous run');
@@ -98,6 +104,7 @@ export async function startRemediator(
     engineStatus: () => link.status(),
     async stop() {
       link.stop();
+      clearInterval(recordTimer);
       await app.close();
       // An action still running is not awaited past a few seconds: the journal has it
       // as 'acting', and the next start re-checks the service and records the outcome.

@@ -96,6 +96,24 @@ export class DockerDriver {
     }
   }
 
+  /** The options that would create this container again, and its image ID: what a removed one is rebuilt from. */
+  async recreateSpec(id: string): Promise<{ options: Docker.ContainerCreateOptions; imageId: string } | undefined> {
+    try {
+      const info = await this.docker.getContainer(id).inspect();
+      return { options: recreateOptions(info, info.Name.replace(/^\//, '')), imageId: info.Image };
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Creates and starts a container from recorded options; its ID. */
+  async createFrom(options: Docker.ContainerCreateOptions): Promise<string> {
+    const created = await this.docker.createContainer(options);
+    await created.start();
+    return created.id;
+  }
+
   /** The container of a service: by name, or by its compose project/service labels. */
   async find(by: { container?: string; compose?: { project: string; service: string } }): Promise<ContainerInfo | undefined> {
     if (by.container) return this.inspect(by.container);
