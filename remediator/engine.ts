@@ -33,6 +33,13 @@ export function failureStart(alert: WebhookAlert, now: number): { startsAt: numb
   return { startsAt, since: 'alert_start' };
 }
 
+/**
+ * An alert whose failure started within this of an incident's is that incident's
+ * failure (the scrape, probe timeout and evaluation before Prometheus sees it: 35 s
+ * with the shipped configs, with room to spare).
+ */
+const ALERT_DEDUP_WINDOW_MS = 60_000;
+
 /** A hung service gets no graceful stop: its SIGTERM would go unanswered for the whole grace period. */
 const HUNG_STOP_TIMEOUT_MS = 0;
 
@@ -252,7 +259,7 @@ export class Engine {
         this.suppress('duplicate', serviceName, `already refused as incident ${prior.id} (${reason})`, prior.id);
         return prior;
       }
-      const incident = this.journal.openIncident(serviceName, origin.key, origin.name, origin.startsAt, this.now(), 'refused', reason);
+      const incident = this.journal.openIncident(serviceName, origin.key, origin.name, origin.startsAt, this.now(), 'refused', reason, origin.since ?? 'alert_start');
       this.suppress(reason, serviceName, detail, incident.id);
       this.metrics.incidents.inc({ outcome: 'refused' });
       return incident;
@@ -264,6 +271,17 @@ export class Engine {
       if (this.locks.has(serviceName)) return this.join(serviceName, ladder, origin);
       const last = this.journal.latestForService(serviceName);
       if (last?.endedAt !== null && last !== undefined && this.now() - last.endedAt < origin.cooldown) {
+        // The alert that follows a failure the fast paths (events, watch) already handled is
+        // that same failure: its best-known start lies within the detection window of the
+        // incident. It joins it; nothing is done twice, nobody is paged for it. (An alert
+        // that fires again after its own incident is a new firing: flapping.)
+        const fromAlert = origin.since === undefined || origin.since === 'alert_start' || origin.since === 'alert_start_minus_for';
+        const fastPath = last.since === 'container_event' || last.since === 'watch';
+        if (fromAlert && fastPath && origin.startsAt - ALERT_DEDUP_WINDOW_MS <= last.endedAt && origin.startsAt + ALERT_DEDUP_WINDOW_MS >= last.alertStartsAt) {
+          this.journal.entry({ at: this.now(), incidentId: last.id, service: serviceName, kind: 'decision', what: 'joined', result: last.state, detail: `${origin.name} (${origin.key}) is the failure incident ${last.id} handled (${last.since})` });
+          this.suppress('duplicate', serviceName, `the failure of incident ${last.id} (${last.state}), already handled`, last.id);
+          return last;
+        }
         // A new firing right after an incident: the service is flapping. Not acting again so
         // soon, but never silently: a person is told.
         const ago = Math.round((this.now() - last.endedAt) / 1000);
@@ -356,6 +374,35 @@ export class Engine {
   /** Resolves once no action is running (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.work.size > 0) await Promise.allSettled([...this.work]);
+  }
+
+  /**
+   * A failure the remediator saw itself (a container event, its liveness watch): the
+   * same guarded ladder as an alert, at once, with the policy a ServiceDown of the
+   * service would get (else one restart).
+   */
+  onDetected(serviceName: string, source: 'container_event' | 'watch', at: number, detail: string): Incident | undefined {
+    const labels = { alertname: 'ServiceDown', service: serviceName, remediate: 'true' };
+    const match = matchPolicy(labels, this.config.policies);
+    const key = `${source}:${serviceName}:${at}`;
+    this.journal.entry({ at: this.now(), incidentId: null, service: serviceName, kind: 'alert', what: source === 'watch' ? 'liveness watch' : 'container event', result: 'detected', detail });
+    return this.decide(serviceName, match?.policy.ladder ?? [{ action: 'restart', attempts: 1 }], {
+      key,
+      name: source === 'watch' ? 'liveness watch' : 'container event',
+      startsAt: at,
+      since: source,
+      cooldown: match?.policy.cooldown ?? this.config.cooldown,
+    });
+  }
+
+  /** The service is being acted on now (the watch and the events leave it alone meanwhile). */
+  busy(serviceName: string): boolean {
+    return this.locks.has(serviceName);
+  }
+
+  /** The configuration of a managed service (listed, or the defaults for one opted in by label). */
+  service(name: string): ServiceConfig {
+    return this.serviceConfig(name);
   }
 
   // --- acting ----------------------------------------------------------------

@@ -13,6 +13,8 @@ import { authenticator } from './auth.js';
 import { DockerDriver, engineAddress } from './docker/driver.js';
 import { Engine } from './engine.js';
 import { EngineLink, type EngineLinkStatus } from './engine-link.js';
+import { ContainerEvents } from './container-events.js';
+import { LivenessWatch } from './liveness-watch.js';
 import { Journal } from './journal.js';
 import { RemediatorMetrics } from './metrics.js';
 import { buildNotifier, type Notifier } from './notify.js';
@@ -76,6 +78,9 @@ export async function startRemediator(
   });
   let recovered = false;
   let recordTimer: NodeJS.Timeout | undefined;
+  // The fast paths start once the engine answers; the alerts stay the backstop.
+  const events = config.events.enabled ? new ContainerEvents(driver, engine, config.services, log) : undefined;
+  const watch = new LivenessWatch(config, driver, engine, log);
   const link = new EngineLink(driver, engineAddress(config.docker), log, (status) => {
     metrics.engineUp.set(status.connected ? 1 : 0);
     if (!status.connected || recovered) return;
@@ -85,6 +90,8 @@ export async function startRemediator(
     record();
     recordTimer = setInterval(record, 10 * 60_000);
     recordTimer.unref();
+    events?.start();
+    watch.start();
     // Finish what a killed predecessor left open, in the background, once the engine answers.
     void engine.recoverUnfinished().then((found) => {
       if (found.length) log.warn({ incidents: found.map((i) => i.id) }, 'checked incidents left unfinished by a previous run');
@@ -105,6 +112,8 @@ export async function startRemediator(
     async stop() {
       link.stop();
       clearInterval(recordTimer);
+      events?.stop();
+      watch.stop();
       await app.close();
       // An action still running is not awaited past a few seconds: the journal has it
       // as 'acting', and the next start re-checks the service and records the outcome.

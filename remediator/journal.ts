@@ -8,7 +8,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 
 export type IncidentState = 'acting' | 'recovered' | 'failed' | 'refused' | 'resolved';
 /** How the start of a failure is known, best first. */
-export const FAILURE_START_SOURCES = ['alert_start_minus_for', 'alert_start', 'manual'] as const;
+export const FAILURE_START_SOURCES = ['container_event', 'watch', 'alert_start_minus_for', 'alert_start', 'manual'] as const;
 export type FailureStartSource = (typeof FAILURE_START_SOURCES)[number];
 
 export interface Incident {
@@ -21,7 +21,7 @@ export interface Incident {
   readonly startedAt: number;
   /** The best-known start of the failure (what recovery time is measured from). */
   readonly alertStartsAt: number;
-  /** Where that start comes from: alert_start_minus_for, alert_start or manual. */
+  /** Where that start comes from: container_event, watch, alert_start_minus_for, alert_start or manual. */
   readonly since: FailureStartSource;
   readonly endedAt: number | null;
   readonly recoverySeconds: number | null;

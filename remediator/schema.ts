@@ -52,6 +52,16 @@ const service = Type.Object(
       Duration({ default: SERVICE_DEFAULTS.recovery_deadline, description: 'How long a recovery check may take after an action.' }),
     ),
     stop_timeout: Type.Optional(Duration({ default: SERVICE_DEFAULTS.stop_timeout, description: 'Grace period before SIGKILL on stop.' })),
+    watch: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ description: 'Watch this service (default: the remediator-wide watch.enabled).' })),
+          period: Type.Optional(Duration({ description: 'How often (default: watch.period).' })),
+          failure_threshold: Type.Optional(Type.Integer({ minimum: 1, description: 'Failed probes in a row (default: watch.failure_threshold).' })),
+        },
+        { additionalProperties: false, description: "This service's liveness watch, over the remediator-wide defaults." },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -157,6 +167,30 @@ export const remediatorSchema = Type.Object(
     ),
     services: Type.Optional(Type.Array(service, { default: [] })),
     policies: Type.Optional(Type.Array(policy, { default: [] })),
+    events: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ default: true, description: "Follow the engine's /events (die, oom, health unhealthy) of the managed services and act at once." })),
+        },
+        { additionalProperties: false, default: {}, description: 'The fast path: a crash is acted on seconds after it, not after the alert; the alert that follows joins it.' },
+      ),
+    ),
+    watch: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ default: true, description: 'Probe every listed service that has a probe, on its own period.' })),
+          period: Type.Optional(Duration({ default: '5s', description: 'How often the remediator probes a service itself.' })),
+          failure_threshold: Type.Optional(
+            Type.Integer({ minimum: 1, default: 3, description: 'Failed probes in a row that make a failure (5s x 3: a hang is acted on in about 15 s).' }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          default: {},
+          description: "The remediator's own liveness watch, as a Kubernetes liveness probe: it finds the hangs no crash event shows. The Prometheus alert stays the backstop.",
+        },
+      ),
+    ),
   },
   { additionalProperties: false, description: 'The remediator: Alertmanager webhooks in, verified recoveries out.' },
 );
@@ -177,6 +211,7 @@ export interface ServiceConfig {
   probe?: ProbeConfig;
   recovery_deadline: number;
   stop_timeout: number;
+  watch?: { enabled?: boolean; period?: number; failure_threshold?: number };
 }
 export interface StepConfig {
   action: ActionName;
@@ -203,6 +238,8 @@ export interface RemediatorConfig {
   notify?: NotifyConfig;
   services: ServiceConfig[];
   policies: PolicyConfig[];
+  events: { enabled: boolean };
+  watch: { enabled: boolean; period: number; failure_threshold: number };
 }
 export interface NotifyConfig {
   events: ('needs_human' | 'recovered' | 'refused')[];

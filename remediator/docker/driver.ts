@@ -114,6 +114,11 @@ export class DockerDriver {
     return created.id;
   }
 
+  /** The engine's event stream (container events only; JSON lines). */
+  async events(): Promise<NodeJS.ReadableStream> {
+    return this.docker.getEvents({ filters: { type: ['container'] } });
+  }
+
   /** The container of a service: by name, or by its compose project/service labels. */
   async find(by: { container?: string; compose?: { project: string; service: string } }): Promise<ContainerInfo | undefined> {
     if (by.container) return this.inspect(by.container);

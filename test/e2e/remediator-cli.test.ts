@@ -41,6 +41,9 @@ remediator:
   auth: { bearer_token_file: ${join(suite.dir(), 'token')} }
   docker: { host: "${suite.engine().dockerHost}" }
   journal: ${join(suite.dir(), 'journal.db')}
+  # The alert path under test: the fast paths (container events, liveness watch) would act first.
+  events: { enabled: false }
+  watch: { enabled: false }
   services:
     - { name: web, container: ${name}, stop_timeout: 1s, recovery_deadline: 20s }
   policies:

@@ -29,6 +29,9 @@ describe.runIf(!missing)('remediator killed mid-action', () => {
   auth: { bearer_token_file: ${join(suite.dir(), 'token')} }
   docker: { host: "${suite.engine().dockerHost}" }
   journal: ${join(suite.dir(), 'journal.db')}
+  # The alert path under test: the fast paths (container events, liveness watch) would act first.
+  events: { enabled: false }
+  watch: { enabled: false }
   services:
     # A service that ignores SIGTERM: its stop takes the whole 8 s grace period.
     - { name: slow, container: ${name}, stop_timeout: 8s, recovery_deadline: 15s }

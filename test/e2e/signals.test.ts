@@ -133,6 +133,9 @@ exporters:
   auth: { bearer_token_file: ${token} }
   docker: { host: "${engine.dockerHost}" }
   journal: ${join(dir, 'journal.db')}
+  # The alert path under test: the fast paths (container events, liveness watch) would act first.
+  events: { enabled: false }
+  watch: { enabled: false }
   cooldown: 0s
   services:
     - { name: stuck, container: ${STUCK}, recovery_deadline: 3s, stop_timeout: 1s }

@@ -86,6 +86,9 @@ remediator:
   auth: { bearer_token_file: ${token} }
   docker: { host: "${engine.dockerHost}" }
   journal: ${join(dir, 'journal.db')}
+  # The alert path under test: the fast paths (container events, liveness watch) would act first.
+  events: { enabled: false }
+  watch: { enabled: false }
   services:
     - { name: web, container: ${name}, probe: { http: { url: "http://127.0.0.1:${ports.service}/" } }, stop_timeout: 1s }
   policies:

@@ -20,7 +20,11 @@ export interface TestRemediator extends Remediator {
   metric(name: string, labels?: Record<string, string>): Promise<number | undefined>;
 }
 
-/** `remediatorYaml` is the body of the remediator section (indented by 2). */
+/**
+ * `remediatorYaml` is the body of the remediator section (indented by 2). The fast
+ * paths (container events, liveness watch) are off unless it names them: these
+ * tests drive the alert path, where a fast path would act first.
+ */
 export async function startTestRemediator(dockerHost: string, remediatorYaml: string): Promise<TestRemediator> {
   const dir = mkdtempSync(join(tmpdir(), 'hs-remediator-'));
   const tokenFile = join(dir, 'token');
@@ -31,7 +35,7 @@ export async function startTestRemediator(dockerHost: string, remediatorYaml: st
   auth: { bearer_token_file: ${tokenFile} }
   docker: { host: "${dockerHost}" }
   journal: ${join(dir, 'journal.db')}
-${remediatorYaml}`;
+${remediatorYaml.includes('events:') ? '' : '  events: { enabled: false }\n'}${remediatorYaml.includes('watch:') ? '' : '  watch: { enabled: false }\n'}${remediatorYaml}`;
   const config = parseConfig(yaml, 'remediator-test.yaml', EXPORTERS, { env: {} });
   const registry = new Registry();
   const notified: NotifyEvent[] = [];
