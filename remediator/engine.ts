@@ -282,6 +282,12 @@ export class Engine {
           this.suppress('duplicate', serviceName, `the failure of incident ${last.id} (${last.state}), already handled`, last.id);
           return last;
         }
+        // Still failed, a person already asked: this joins that incident, no second page.
+        if (last.state === 'failed') {
+          this.journal.entry({ at: this.now(), incidentId: last.id, service: serviceName, kind: 'decision', what: 'joined', result: 'failed', detail: `${origin.name} (${origin.key}): incident ${last.id} already asked a human` });
+          this.suppress('cooldown', serviceName, `incident ${last.id} failed and already asked a human`, last.id);
+          return last;
+        }
         // A new firing right after an incident: the service is flapping. Not acting again so
         // soon, but never silently: a person is told.
         const ago = Math.round((this.now() - last.endedAt) / 1000);
@@ -351,8 +357,14 @@ export class Engine {
     const waiting = this.joined.get(serviceName);
     if (!waiting?.length) return;
     this.joined.delete(serviceName);
+    const ended = this.journal.incident(incidentId);
     const job = (async () => {
       for (const j of waiting) {
+        // The incident failed and asked a person: the alerts that joined it wait with it.
+        if (ended?.state === 'failed') {
+          this.journal.entry({ at: this.now(), incidentId, service: serviceName, kind: 'decision', what: 'joined', result: 'failed', detail: `${j.origin.key}: incident ${incidentId} failed and asked a human` });
+          continue;
+        }
         if (this.journal.alertResolved(j.origin.key)) {
           this.journal.entry({ at: this.now(), incidentId, service: serviceName, kind: 'decision', what: 'joined', result: 'resolved', detail: `${j.origin.key} resolved meanwhile` });
           continue;

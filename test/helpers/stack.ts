@@ -42,6 +42,8 @@ export function writeOverlay(
   tokenFile: string,
   serviceName: string,
   options: { forOverrides?: Readonly<Record<string, string>> } = {},
+  /** Several probed services; default: the one at ports.service named serviceName. */
+  targets?: readonly { url: string; service: string }[],
 ): { prometheus: string; alertmanager: string; blackbox: string } {
   mkdirSync(join(dir, 'rules'), { recursive: true });
   const forOverrides = { ServiceDown: '2s', ...options.forOverrides };
@@ -66,7 +68,7 @@ export function writeOverlay(
           return {
             ...s,
             scrape_timeout: '1s',
-            static_configs: [{ targets: [`http://127.0.0.1:${ports.service}/`], labels: { service: serviceName, host: 'homelab' } }],
+            static_configs: (targets ?? [{ url: `http://127.0.0.1:${ports.service}/`, service: serviceName }]).map((t) => ({ targets: [t.url], labels: { service: t.service, host: 'homelab' } })),
             relabel_configs: s.relabel_configs.map((r: any) => (r.replacement === 'blackbox-exporter:9115' ? { ...r, replacement: `127.0.0.1:${ports.blackbox}` } : r)),
           };
         case 'alertmanager':

@@ -1,0 +1,147 @@
+/**
+ * Fault to verified recovery with the real parts at the SHIPPED timings: Prometheus,
+ * Alertmanager and blackbox_exporter on the deploy/ configs (only addresses moved to
+ * loopback, chat receivers dropped), `homestation remediator` with the shipped
+ * remediator defaults (container events and the liveness watch on, 5 s x 3), busybox
+ * services on podman, and fakes of Telegram and Discord for the people. Used by
+ * test/e2e/mttr.test.ts and bench/mttr.ts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fakeDiscord, fakeTelegram, type FakeChat } from '../fakes/chat-apis.js';
+import { startDaemon, type Daemon } from './cli.js';
+import { IMAGE, freePort, podman, removeContainers, reservePort, runWeb, startPodmanService, type PodmanService, type WebContainer } from './podman.js';
+import { TOKEN } from './remediator.js';
+import { writeOverlay, type StackPorts } from './stack.js';
+
+export const FAULTS = ['killed', 'frozen', 'http_404', 'removed', 'unrecoverable'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface ApiIncident {
+  id: number;
+  service: string;
+  state: string;
+  reason: string | null;
+  since: string;
+  startedAt: number;
+  endedAt: number | null;
+  recoverySeconds: number | null;
+  alertname: string;
+  steps: { kind: string; what: string; result: string; detail: string | null }[];
+}
+
+export interface Stack {
+  readonly dir: string;
+  readonly telegram: FakeChat;
+  readonly discord: FakeChat;
+  readonly remediator: Daemon;
+  readonly services: Record<Fault, WebContainer | { name: string }>;
+  incidents(): Promise<ApiIncident[]>;
+  alerts(): Promise<{ labels: Record<string, string>; state: string }[]>;
+  /** Injects a fault into the service of that name (its container); the time it was done. */
+  inject(fault: Fault): number;
+  stop(): Promise<void>;
+}
+
+const uid = process.pid;
+const nameOf = (f: Fault, run: number) => `hs-mttr-${f.replace('_', '')}-${run}-${uid}`;
+/** The remediator's (and the probe's `service` label's) name of a fault's service. */
+export const serviceOf = (f: Fault) => f.replace('_', '-');
+
+export async function startStack(run = 0, options: { fastPaths?: boolean } = {}): Promise<Stack> {
+  const fastPaths = options.fastPaths ?? true;
+  const dir = mkdtempSync(join(tmpdir(), 'hs-mttr-'));
+  const engine: PodmanService = await startPodmanService();
+  const children: ChildProcess[] = [];
+  const start = (cmd: string, args: string[]) => children.push(spawn(cmd, args, { stdio: 'ignore' }));
+  const ports: Record<Fault, { port: number; release(): Promise<void> }> = {} as never;
+  for (const f of FAULTS) ports[f] = await reservePort();
+  const stackPorts: StackPorts = {
+    homestation: await freePort(),
+    remediator: await freePort(),
+    prometheus: await freePort(),
+    alertmanager: await freePort(),
+    blackbox: await freePort(),
+    service: ports.killed.port,
+  };
+  const token = join(dir, 'token');
+  writeFileSync(token, `${TOKEN}\n`);
+  // The shipped timings: no for: shortened (the overlay's ServiceDown 2 s put back to 30 s).
+  const files = writeOverlay(dir, stackPorts, token, 'killed', { forOverrides: { ServiceDown: '30s' } }, FAULTS.map((f) => ({ url: `http://127.0.0.1:${ports[f].port}/`, service: serviceOf(f) })));
+  const telegram = await fakeTelegram('123:mttr');
+  const discord = await fakeDiscord('42', 'mttr');
+  writeFileSync(join(dir, 'telegram'), '123:mttr\n');
+  writeFileSync(join(dir, 'discord'), `${discord.url}/api/webhooks/42/mttr\n`);
+
+  const services = {} as Record<Fault, WebContainer | { name: string }>;
+  for (const f of FAULTS) {
+    if (f === 'unrecoverable') continue;
+    services[f] = await runWeb(nameOf(f, run), { port: ports[f] });
+  }
+  // A service that starts and dies at once, every time: no action can bring it back.
+  await ports.unrecoverable.release();
+  podman(['run', '-d', '--name', nameOf('unrecoverable', run), '-p', `127.0.0.1:${ports.unrecoverable.port}:80`, IMAGE, 'sh', '-c', 'sleep 3; exit 3']);
+  services.unrecoverable = { name: nameOf('unrecoverable', run) };
+
+  const config = join(dir, 'remediator.yaml');
+  const svc = (f: Fault) =>
+    `    - { name: ${serviceOf(f)}, container: ${nameOf(f, run)}, probe: { http: { url: "http://127.0.0.1:${ports[f].port}/" }, timeout: 2s }, recovery_deadline: 20s, stop_timeout: 10s }`;
+  writeFileSync(
+    config,
+    `log: { level: info }
+remediator:
+  host: 127.0.0.1
+  port: ${stackPorts.remediator}
+  auth: { bearer_token_file: ${token} }
+  docker: { host: "${engine.dockerHost}" }
+  journal: ${join(dir, 'journal.db')}
+  cooldown: 5m
+  rate_limit: { max_actions: 3, window: 1h }
+  # Every fault at once, each on its own service: more than the shipped 2 at a time.
+  max_concurrent_actions: 5
+${fastPaths ? '' : '  events: { enabled: false }\n  watch: { enabled: false }\n'}  notify:
+    events: [needs_human, recovered]
+    telegram: { bot_token_file: ${join(dir, 'telegram')}, chat_id: "-100", api_url: "${telegram.url}" }
+    discord: { webhook_url_file: ${join(dir, 'discord')} }
+  services:
+${FAULTS.map(svc).join('\n')}
+  policies:
+    - { match: { alertname: ServiceDown, remediate: "true" }, ladder: [{ action: restart, attempts: 2 }, { action: redeploy }] }
+`,
+  );
+  start('prometheus-blackbox-exporter', [`--config.file=${files.blackbox}`, `--web.listen-address=127.0.0.1:${stackPorts.blackbox}`]);
+  start('prometheus-alertmanager', [`--config.file=${files.alertmanager}`, `--web.listen-address=127.0.0.1:${stackPorts.alertmanager}`, '--cluster.listen-address=', `--storage.path=${join(dir, 'am')}`]);
+  start('prometheus', [`--config.file=${files.prometheus}`, `--web.listen-address=127.0.0.1:${stackPorts.prometheus}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`]);
+  const remediator = await startDaemon(['--config', config], {}, { command: 'remediator', ready: /^remediator listening/ });
+  const api = (path: string) => fetch(`${remediator.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return {
+    dir,
+    telegram,
+    discord,
+    remediator,
+    services,
+    incidents: async () => ((await (await api('/api/v1/incidents?limit=200')).json()) as { incidents: ApiIncident[] }).incidents,
+    alerts: async () => ((await (await fetch(`http://127.0.0.1:${stackPorts.prometheus}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } }).data.alerts,
+    inject(fault) {
+      const name = nameOf(fault, run);
+      const t = Date.now();
+      if (fault === 'killed') podman(['kill', name]);
+      else if (fault === 'frozen') podman(['pause', name]);
+      else if (fault === 'http_404') podman(['exec', name, 'rm', '/www/index.html']);
+      else if (fault === 'removed') podman(['rm', '-f', '-t', '0', name]);
+      return t;
+    },
+    async stop() {
+      await remediator.stop();
+      for (const c of children) c.kill('SIGTERM');
+      await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+      await telegram.close();
+      await discord.close();
+      removeContainers(FAULTS.map((f) => nameOf(f, run)));
+      await engine.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
