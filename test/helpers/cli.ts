@@ -3,7 +3,8 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/collector/cli.js', import.meta.url));
+/** The built CLI: from test/helpers/, or from dist/test/helpers/ itself (the benches). */
+export const CLI = ['../../dist/collector/cli.js', '../../collector/cli.js'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((p) => existsSync(p)) ?? fileURLToPath(new URL('../../dist/collector/cli.js', import.meta.url));
 
 export function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);

@@ -7,12 +7,13 @@
  *   the node job dropped (no node_exporter here).
  * Nothing else changes: the rules, routes and inhibitions under test are the real ones.
  */
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository: from test/helpers/, or from its build in dist/test/helpers/ (the benches). */
+const root = ['../../', '../../../'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((p) => existsSync(join(p, 'rules'))) as string;
 
 export interface StackPorts {
   readonly homestation: number;
