@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { catalogue, catalogueMarkdown, catalogueText } from './catalogue.js';
-import { ConfigError, formatProblem, loadConfigFile, loadDefaultConfig, type Config } from './config/load.js';
+import { ConfigError, editDistance, formatProblem, loadConfigFile, loadDefaultConfig, type Config } from './config/load.js';
 import { rootSchema } from './config/schema.js';
 import { openIncidents, type RemediatorView } from './health.js';
 import { Host } from './host.js';
@@ -430,24 +430,10 @@ function closest(word: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = 3;
   for (const k of known) {
-    const d = levenshtein(word, k);
+    const d = editDistance(word, k);
     if (d < bestD) [best, bestD] = [k, d];
   }
   return best;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j] as number;
-      row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length] as number;
 }
 
 function checkConfig(files: string[]): number {

@@ -409,7 +409,8 @@ function suggest(key: string, parent: SchemaNode | undefined): string {
   return best ? ` (did you mean "${best}"?)` : known.length ? ` (known keys: ${known.join(', ')})` : '';
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean" (keys here, options and commands in the CLI). */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0] as number;

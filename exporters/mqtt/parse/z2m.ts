@@ -19,14 +19,20 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
  * 1.x and 2.x always list it); every entry has a string friendly_name and
  * ieee_address. The Coordinator is not a device of the homelab and is left out.
  */
-export function parseInventory(text: string): Parsed<InventoryDevice[]> {
+function jsonArray(text: string): Parsed<unknown[]> {
   let list: unknown;
   try {
     list = JSON.parse(text);
   } catch {
     return { ok: false, problem: 'not JSON' };
   }
-  if (!Array.isArray(list)) return { ok: false, problem: 'not a JSON array' };
+  return Array.isArray(list) ? { ok: true, value: list } : { ok: false, problem: 'not a JSON array' };
+}
+
+export function parseInventory(text: string): Parsed<InventoryDevice[]> {
+  const parsed = jsonArray(text);
+  if (!parsed.ok) return parsed;
+  const list = parsed.value;
   const out: InventoryDevice[] = [];
   let coordinator = false;
   for (const [i, raw] of list.entries()) {
@@ -51,13 +57,9 @@ export function parseInventory(text: string): Parsed<InventoryDevice[]> {
 
 /** bridge/groups: a JSON array of groups with a friendly_name each. */
 export function parseGroups(text: string): Parsed<string[]> {
-  let list: unknown;
-  try {
-    list = JSON.parse(text);
-  } catch {
-    return { ok: false, problem: 'not JSON' };
-  }
-  if (!Array.isArray(list)) return { ok: false, problem: 'not a JSON array' };
+  const parsed = jsonArray(text);
+  if (!parsed.ok) return parsed;
+  const list = parsed.value;
   const names: string[] = [];
   for (const [i, g] of list.entries()) {
     const name = (g as { friendly_name?: unknown } | null)?.friendly_name;
