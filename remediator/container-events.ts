@@ -131,7 +131,8 @@ export class ContainerEvents {
       return;
     }
     const service = serviceOf(what.attributes, this.services);
-    if (!service || this.engine.busy(service)) return; // not ours, or our own action's doing
+    // Not ours, our own action's doing, or remediation paused / the service silenced.
+    if (!service || this.engine.busy(service) || this.engine.quiet(service)) return;
     const detail = `${what.kind} of ${what.attributes.name ?? what.containerId.slice(0, 12)}${what.attributes.exitCode ? ` (exit ${what.attributes.exitCode})` : ''}`;
     if (what.kind !== 'die') {
       this.engine.onDetected(service, 'container_event', what.at || Date.now(), detail);

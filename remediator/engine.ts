@@ -288,6 +288,12 @@ export class Engine {
           this.suppress('cooldown', serviceName, `incident ${last.id} failed and already asked a human`, last.id);
           return last;
         }
+        // Told once per cooldown: the fast paths detect a failing service again and again.
+        const told = this.journal.latestRefusalForService(serviceName);
+        if (told?.reason === 'cooldown' && told.startedAt >= last.endedAt) {
+          this.suppress('cooldown', serviceName, `failing again inside its cooldown; a human was told in incident ${told.id}`, told.id);
+          return told;
+        }
         // A new firing right after an incident: the service is flapping. Not acting again so
         // soon, but never silently: a person is told.
         const ago = Math.round((this.now() - last.endedAt) / 1000);
@@ -410,6 +416,11 @@ export class Engine {
   /** The service is being acted on now (the watch and the events leave it alone meanwhile). */
   busy(serviceName: string): boolean {
     return this.locks.has(serviceName);
+  }
+
+  /** Remediation is paused, or the service is in a maintenance silence: the fast paths stay quiet. */
+  quiet(serviceName: string): boolean {
+    return this.paused || this.silences()[serviceName] !== undefined;
   }
 
   /** The configuration of a managed service (listed, or the defaults for one opted in by label). */

@@ -113,6 +113,23 @@ describe.runIf(!missing)('fast paths on podman', () => {
     expect((await fetch(web.url)).status).toBe(200);
   }, 60_000);
 
+  it('a service failing again inside its cooldown is paged once, not at every detection; paused, nothing is detected', async () => {
+    const pagesOf = () => rem.notified.filter((n) => n.kind === 'needs_human' && n.service === 'frozen').length;
+    const before = pagesOf();
+    podman(['pause', N('frozen')]);
+    await new Promise((r) => setTimeout(r, 10_000)); // about three detections at 1 s x 3
+    expect(pagesOf()).toBe(before + 1);
+    expect(incidentsOf('frozen').filter((i) => i.reason === 'cooldown')).toHaveLength(1);
+    rem.engine.setPaused(true, 'test');
+    const incidents = incidentsOf('frozen').length;
+    const suppressed = await rem.metric('homestation_remediator_suppressions_total', { reason: 'cooldown' });
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(incidentsOf('frozen')).toHaveLength(incidents);
+    expect(await rem.metric('homestation_remediator_suppressions_total', { reason: 'cooldown' })).toBe(suppressed);
+    rem.engine.setPaused(false, 'test');
+    podman(['unpause', N('frozen')]);
+  }, 60_000);
+
   it('follows the events again after the engine restarts', async () => {
     await engine.stop();
     engine = await startPodmanService({ socket });

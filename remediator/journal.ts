@@ -202,6 +202,14 @@ export class Journal {
     return row ? toIncident(row) : undefined;
   }
 
+  /** The newest refusal of a service, whatever its alert. */
+  latestRefusalForService(service: string): Incident | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM incidents WHERE service = ? AND state = 'refused' ORDER BY id DESC LIMIT 1")
+      .get(service) as IncidentRow | undefined;
+    return row ? toIncident(row) : undefined;
+  }
+
   /** Whether Alertmanager has said this firing resolved. */
   alertResolved(alertKey: string): boolean {
     return this.db.prepare("SELECT 1 FROM alerts WHERE key = ? AND status = 'resolved'").get(alertKey) !== undefined;

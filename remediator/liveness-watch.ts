@@ -51,7 +51,7 @@ export class LivenessWatch {
 
   private async tick(w: Watched): Promise<void> {
     if (this.stopped || w.checking) return;
-    if (this.engine.busy(w.service.name)) {
+    if (this.engine.busy(w.service.name) || this.engine.quiet(w.service.name)) {
       w.failures = 0;
       w.firstFailure = undefined;
       return;
