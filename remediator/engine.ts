@@ -306,6 +306,12 @@ export class Engine {
       const { max_actions, window } = this.config.rate_limit;
       const recent = this.journal.actionsSince(serviceName, this.now() - window);
       if (recent >= max_actions) {
+        // Told once per window, however often the alerts or the fast paths come back.
+        const told = this.journal.latestRefusalForService(serviceName);
+        if (told?.reason === 'rate_limited' && this.now() - told.startedAt < window) {
+          this.suppress('rate_limited', serviceName, `still over its cap; a human was told in incident ${told.id}`, told.id);
+          return told;
+        }
         const incident = refuse('rate_limited', `${recent} actions on ${serviceName} in the last ${Math.round(window / 1000)} s (cap ${max_actions})`);
         if (freshRefusal) this.escalate(serviceName, 'rate_limited', incident.id, `${serviceName} keeps failing: ${recent} actions in ${Math.round(window / 60000)} min; stopped acting, needs a human`);
         return incident;

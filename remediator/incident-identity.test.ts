@@ -10,7 +10,7 @@ import { podman, podmanSuite, reservePort, runWeb } from '../test/helpers/podman
 
 const uid = `${process.pid}`;
 const N = (n: string) => `hs-t-id-${n}-${uid}`;
-const suite = podmanSuite('hs-identity', () => ['spell', 'flap', 'cool', 'alien', 'frozen', 'timed', 'gone'].map(N));
+const suite = podmanSuite('hs-identity', () => ['spell', 'flap', 'cool', 'alien', 'frozen', 'timed', 'gone', 'limited'].map(N));
 let frozenPort: { port: number; release(): Promise<void> };
 let rem: TestRemediator;
 
@@ -24,6 +24,7 @@ beforeAll(async () => {
     - { name: spell, container: ${N('spell')}, recovery_deadline: 2s, stop_timeout: 1s }
     - { name: flap, container: ${N('flap')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: cool, container: ${N('cool')}, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: limited, container: ${N('limited')}, recovery_deadline: 1s, stop_timeout: 1s }
     - { name: gone, container: ${N('gone')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: timed, container: ${N('timed')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: frozen, container: ${N('frozen')}, probe: { http: { url: "http://127.0.0.1:${frozenPort.port}/" }, timeout: 1s }, recovery_deadline: 20s, stop_timeout: 10s }
@@ -172,6 +173,19 @@ describe.runIf(!suite.missing)('a removed container', () => {
     podman(['rm', '-f', '-t', '0', web.name]);
     podman(['volume', 'rm', '-f', volume]);
   }, 60_000);
+});
+
+describe.runIf(!suite.missing)('past the rate limit', () => {
+  it('tells a human once, not at every new firing', async () => {
+    podman(['run', '-d', '--name', N('limited'), '--label', 'homestation.remediate=true', 'localhost/hs-busybox:test', 'sh', '-c', 'exit 3']);
+    for (let i = 0; i < 6; i++) {
+      await rem.post(alertPayload([{ labels: { alertname: 'ServiceDown', service: 'limited' }, startsAt: new Date(Date.now() - i * 1000).toISOString() }]));
+      await rem.engine.idle();
+    }
+    // The default cap: 3 actions an hour. Then one rate_limited page, not three.
+    expect(await rem.metric('homestation_remediator_escalations_total', { service: 'limited', reason: 'rate_limited' })).toBe(1);
+    expect(incidentsOf('limited').filter((i) => i.reason === 'rate_limited')).toHaveLength(1);
+  }, 90_000);
 });
 
 describe.runIf(!suite.missing)('oversize webhooks', () => {
