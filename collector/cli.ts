@@ -19,31 +19,6 @@ import { EXPORTERS } from './registry.js';
 import { startTracing } from './tracing.js';
 import { VERSION } from './version.js';
 
-const HELP = `homestation ${VERSION}: monitoring, alerting and self-healing for homelabs
-
-Usage (homestation help COMMAND, or COMMAND --help, for one command):
-  homestation [run] [--config FILE]        serve /metrics, /healthz, /readyz and / (default command)
-  homestation check-config FILE...         validate configs; every problem with file:line:column
-  homestation collect EXPORTER [--instance NAME] [--config FILE]
-                                           run one collection and print its exposition text
-  homestation metrics [--markdown]         the catalogue of every metric HomeStation can emit
-  homestation schema                       the config's JSON Schema (for editors)
-  homestation check-timing [--prometheus FILE] [--alertmanager FILE] [--action-budget SECONDS]
-                                           worst case from fault to remediator webhook, per alert
-  homestation remediator [--config FILE]   run only the remediator of the config
-  homestation incidents [--journal FILE | --config FILE] [--steps] [--json]
-                                           the remediator's incidents, from its journal alone
-  homestation pause | resume [--config FILE]
-                                           stop or restart automatic remediation
-  homestation remediate SERVICE --action restart|redeploy [--dry-run] [--config FILE]
-                                           the same guarded path as an alert, by hand
-  homestation import mqtt2prometheus FILE  the equivalent HomeStation config of an mqtt2prometheus config
-  homestation help [COMMAND] | --version | --help
-
-Without --config, the embedded default config is used (see README.md).
-Exporters: ${EXPORTERS.map((k) => k.name).join(', ')}
-`;
-
 function loadConfig(file: string | undefined): Config {
   return file ? loadConfigFile(file, EXPORTERS) : loadDefaultConfig(EXPORTERS);
 }
@@ -414,6 +389,20 @@ async function incidents(v: Values): Promise<number> {
   }
 }
 
+/** The global help, from the command table: one usage line and its summary's first sentence each. */
+function globalHelp(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${(c.summary.split(/(?<=\.) /)[0] ?? c.summary).replace(/\.$/, '')}`);
+  return `homestation ${VERSION}: monitoring, alerting and self-healing for homelabs
+
+Usage (homestation help COMMAND, or COMMAND --help, for one command):
+${lines.join('\n')}
+  homestation help [COMMAND] | --version | --help
+
+Without --config, the embedded default config is used (see README.md).
+Exporters: ${EXPORTERS.map((k) => k.name).join(', ')}
+`;
+}
+
 function commandHelp(name: string): string {
   const c = COMMANDS[name] as Command;
   return `Usage: ${c.usage}\n\n${c.summary}\n`;
@@ -474,14 +463,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.help && positionals.length === 0) {
-    process.stdout.write(HELP);
+    process.stdout.write(globalHelp());
     return 0;
   }
   let [name = 'run', ...args] = positionals;
   if (name === 'help') {
     const topic = args[0];
     if (topic === undefined) {
-      process.stdout.write(HELP);
+      process.stdout.write(globalHelp());
       return 0;
     }
     name = topic;

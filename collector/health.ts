@@ -3,8 +3,8 @@
  * the exporters' own reviews of the samples they serve, instances that are down,
  * and the remediator's open incidents. Read at request time from kept state only.
  */
-import type { Finding } from './contract.js';
-import type { InstanceRunner } from './instance-runner.js';
+import type { ExporterKind, Finding } from './contract.js';
+import type { InstanceStatus } from './instance-runner.js';
 
 export interface SourcedFinding extends Finding {
   /** exporter/instance, or "remediator". */
@@ -26,11 +26,11 @@ export interface Health {
 
 const rank = { critical: 0, warning: 1 } as const;
 
-export function health(runners: readonly InstanceRunner[], remediator: RemediatorView | undefined, now: number): Health {
+/** `instances`: each runner's status as read once for the request, with its kind. */
+export function health(instances: readonly { readonly status: InstanceStatus; readonly kind: ExporterKind }[], remediator: RemediatorView | undefined, now: number): Health {
   const findings: SourcedFinding[] = [];
   const fine: { source: string; text: string }[] = [];
-  for (const r of runners) {
-    const st = r.status();
+  for (const { status: st, kind } of instances) {
     const source = `${st.exporter}/${st.instance}`;
     const down = st.settled && !st.up;
     if (down) {
@@ -44,7 +44,7 @@ export function health(runners: readonly InstanceRunner[], remediator: Remediato
         ...(st.failingSince !== undefined ? { since: st.failingSince } : {}),
       });
     }
-    const review = r.kind.review?.(st.samples, now);
+    const review = kind.review?.(st.samples, now);
     if (review) {
       for (const f of review.findings) findings.push({ ...f, source });
       if (!down) fine.push({ source, text: review.fine });

@@ -71,14 +71,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const view = (now = Date.now()) => {
-    const h = health(host.runners, options.remediator, now);
+    // One status read per instance and request: a stream's snapshot is not free.
+    const statuses = host.runners.map((r) => ({ status: r.status(), kind: r.kind }));
+    const h = health(statuses, options.remediator, now);
     return {
     version: VERSION,
     config: options.configSource,
     findings: h.findings.map((f) => ({ severity: f.severity, source: f.source, subject: f.subject, problem: f.problem, since: iso(f.since) })),
     fine: [...h.fine],
-    instances: host.runners.map((r) => {
-      const st = r.status();
+    instances: statuses.map(({ status: st }) => {
       return {
         exporter: st.exporter,
         instance: st.instance,

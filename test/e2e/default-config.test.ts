@@ -6,22 +6,20 @@
  * first evaluation its expression holds. The only allowance is a disk of this
  * machine that really is almost full or read-only: then that alert is right.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../helpers/cli.js';
-import { freePort } from '../helpers/podman.js';
-import { writeOverlay, type StackPorts } from '../helpers/stack.js';
+import { stackPorts, startTools, writeOverlay, type StackPorts } from '../helpers/stack.js';
 import { missingToolsMessage } from '../helpers/tools.js';
 
 const missing = missingToolsMessage(['prometheus', 'prometheus-blackbox-exporter']);
 let dir: string;
 let daemon: Daemon | undefined;
 let probed: Server;
-const children: ChildProcess[] = [];
+let parts: ReturnType<typeof startTools> | undefined;
 let ports: StackPorts;
 
 beforeAll(async () => {
@@ -32,32 +30,19 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hs-default-'));
   probed = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((r) => probed.listen(0, '127.0.0.1', r));
-  ports = {
-    homestation: await freePort(),
-    remediator: await freePort(),
-    prometheus: await freePort(),
-    alertmanager: await freePort(),
-    blackbox: await freePort(),
-    service: (probed.address() as { port: number }).port,
-  };
+  ports = await stackPorts((probed.address() as { port: number }).port);
   const token = join(dir, 'token');
   writeFileSync(token, 'unused\n');
   const files = writeOverlay(dir, ports, token, 'probed', { forOverrides: { ServiceDown: '30s' } });
-  start('prometheus-blackbox-exporter', [`--config.file=${files.blackbox}`, `--web.listen-address=127.0.0.1:${ports.blackbox}`]);
-  start('prometheus', [`--config.file=${files.prometheus}`, `--web.listen-address=127.0.0.1:${ports.prometheus}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`]);
+  parts = startTools(files, ports, dir, ['blackbox', 'prometheus']);
   // No --config: the embedded default, on a port of the test's.
   daemon = await startDaemon([], { HOMESTATION_HOST: '127.0.0.1', HOMESTATION_PORT: String(ports.homestation) });
 }, 60_000);
 
-function start(cmd: string, args: string[]): void {
-  children.push(spawn(cmd, args, { stdio: 'ignore' }));
-}
-
 afterAll(async () => {
   if (missing) return;
   await daemon?.stop();
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await parts?.stop();
   probed?.close();
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);

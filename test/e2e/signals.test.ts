@@ -15,7 +15,6 @@
  * - a service whose ladder is exhausted fires RemediationFailed on its first
  *   escalation, and a restart of the remediator (counters reset) fires nothing new.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -24,9 +23,9 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../helpers/cli.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
-import { IMAGE, freePort, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../helpers/podman.js';
+import { IMAGE, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../helpers/podman.js';
 import { TOKEN, alertPayload } from '../helpers/remediator.js';
-import { writeOverlay, type StackPorts } from '../helpers/stack.js';
+import { stackPorts, startTools, writeOverlay, type StackPorts } from '../helpers/stack.js';
 import { missingToolsMessage } from '../helpers/tools.js';
 
 const tools = ['podman', 'runc', 'busybox', 'prometheus', 'prometheus-alertmanager', 'prometheus-blackbox-exporter', 'mosquitto'];
@@ -42,7 +41,7 @@ let z2m: MqttClient | undefined;
 let collector: Daemon | undefined;
 let remediator: Daemon | undefined;
 let probed: Server;
-const children: ChildProcess[] = [];
+let parts: ReturnType<typeof startTools> | undefined;
 let ports: StackPorts;
 let remediatorConfig: string;
 const t0 = Date.now() / 1000;
@@ -70,10 +69,6 @@ async function alerts(): Promise<PromAlert[]> {
 const named = async (name: string) => (await alerts()).filter((a) => a.labels.alertname === name);
 const firing = async (name: string) => (await named(name)).filter((a) => a.state === 'firing');
 
-function start(cmd: string, args: string[]): void {
-  children.push(spawn(cmd, args, { stdio: 'ignore' }));
-}
-
 beforeAll(async () => {
   if (missing) {
     if (process.env.CI === 'true') throw new Error(missing);
@@ -84,14 +79,7 @@ beforeAll(async () => {
   broker = await startMosquitto();
   probed = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((r) => probed.listen(0, '127.0.0.1', r));
-  ports = {
-    homestation: await freePort(),
-    remediator: await freePort(),
-    prometheus: await freePort(),
-    alertmanager: await freePort(),
-    blackbox: await freePort(),
-    service: (probed.address() as { port: number }).port,
-  };
+  ports = await stackPorts((probed.address() as { port: number }).port);
   const token = join(dir, 'token');
   writeFileSync(token, `${TOKEN}\n`);
   const files = writeOverlay(dir, ports, token, 'probed', {
@@ -144,9 +132,7 @@ exporters:
 `,
   );
 
-  start('prometheus-blackbox-exporter', [`--config.file=${files.blackbox}`, `--web.listen-address=127.0.0.1:${ports.blackbox}`]);
-  start('prometheus-alertmanager', [`--config.file=${files.alertmanager}`, `--web.listen-address=127.0.0.1:${ports.alertmanager}`, '--cluster.listen-address=', `--storage.path=${join(dir, 'am')}`]);
-  start('prometheus', [`--config.file=${files.prometheus}`, `--web.listen-address=127.0.0.1:${ports.prometheus}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`]);
+  parts = startTools(files, ports, dir);
   collector = await startDaemon(['--config', collectorConfig]);
   remediator = await startDaemon(['--config', remediatorConfig], {}, { command: 'remediator', ready: /^remediator listening/ });
 }, 120_000);
@@ -156,8 +142,7 @@ afterAll(async () => {
   await z2m?.endAsync(true);
   await collector?.stop();
   await remediator?.stop();
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await parts?.stop();
   probed?.close();
   await broker?.stop();
   removeContainers([WEB, STUCK]);

@@ -5,15 +5,14 @@
  * remediator inside `homestation run`, and the container comes back. Each stage's
  * time is measured and printed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../helpers/cli.js';
-import { containerState, freePort, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../helpers/podman.js';
+import { containerState, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../helpers/podman.js';
 import { TOKEN } from '../helpers/remediator.js';
-import { writeOverlay, type StackPorts } from '../helpers/stack.js';
+import { stackPorts, startTools, writeOverlay } from '../helpers/stack.js';
 import { missingToolsMessage } from '../helpers/tools.js';
 
 const tools = ['podman', 'runc', 'busybox', 'prometheus', 'prometheus-alertmanager', 'prometheus-blackbox-exporter'];
@@ -21,14 +20,8 @@ const missing = missingToolsMessage(tools);
 const name = `hs-t-stack-${process.pid}`;
 let engine: PodmanService;
 let dir: string;
-const children: ChildProcess[] = [];
+let parts: ReturnType<typeof startTools> | undefined;
 let homestation: Daemon | undefined;
-
-function start(cmd: string, args: string[]): ChildProcess {
-  const child = spawn(cmd, args, { stdio: 'ignore' });
-  children.push(child);
-  return child;
-}
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const t0 = Date.now();
@@ -56,8 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (missing) return;
   await homestation?.stop();
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await parts?.stop();
   removeContainers([name]);
   await engine?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -65,14 +57,7 @@ afterAll(async () => {
 
 describe.runIf(!missing)('detection to recovery with Prometheus, Alertmanager and blackbox_exporter', () => {
   it('a stopped service is probed down, alerted, routed to the remediator, and comes back', async () => {
-    const ports: StackPorts = {
-      homestation: await freePort(),
-      remediator: await freePort(),
-      prometheus: await freePort(),
-      alertmanager: await freePort(),
-      blackbox: await freePort(),
-      service: await freePort(),
-    };
+    const ports = await stackPorts();
     const token = join(dir, 'token');
     writeFileSync(token, `${TOKEN}\n`);
     const files = writeOverlay(dir, ports, token, 'web');
@@ -96,9 +81,7 @@ remediator:
 `,
     );
     await runWeb(name, { port: ports.service });
-    start('prometheus-blackbox-exporter', [`--config.file=${files.blackbox}`, `--web.listen-address=127.0.0.1:${ports.blackbox}`]);
-    start('prometheus-alertmanager', [`--config.file=${files.alertmanager}`, `--web.listen-address=127.0.0.1:${ports.alertmanager}`, '--cluster.listen-address=', `--storage.path=${join(dir, 'am')}`]);
-    start('prometheus', [`--config.file=${files.prometheus}`, `--web.listen-address=127.0.0.1:${ports.prometheus}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`]);
+    parts = startTools(files, ports, dir);
     homestation = await startDaemon(['--config', config]);
     const prom = `http://127.0.0.1:${ports.prometheus}`;
     const query = async (q: string) =>

@@ -6,15 +6,14 @@
  * services on podman, and fakes of Telegram and Discord for the people. Used by
  * test/e2e/mttr.test.ts and bench/mttr.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeDiscord, fakeTelegram, type FakeChat } from '../fakes/chat-apis.js';
 import { startDaemon, type Daemon } from './cli.js';
-import { IMAGE, freePort, podman, removeContainers, reservePort, runWeb, startPodmanService, type PodmanService, type WebContainer } from './podman.js';
+import { IMAGE, podman, removeContainers, reservePort, runWeb, startPodmanService, type PodmanService, type WebContainer } from './podman.js';
 import { TOKEN } from './remediator.js';
-import { writeOverlay, type StackPorts } from './stack.js';
+import { stackPorts as allocatePorts, startTools, writeOverlay } from './stack.js';
 
 export const FAULTS = ['killed', 'frozen', 'http_404', 'removed', 'unrecoverable'] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -54,18 +53,9 @@ export async function startStack(run = 0, options: { fastPaths?: boolean } = {})
   const fastPaths = options.fastPaths ?? true;
   const dir = mkdtempSync(join(tmpdir(), 'hs-mttr-'));
   const engine: PodmanService = await startPodmanService();
-  const children: ChildProcess[] = [];
-  const start = (cmd: string, args: string[]) => children.push(spawn(cmd, args, { stdio: 'ignore' }));
   const ports: Record<Fault, { port: number; release(): Promise<void> }> = {} as never;
   for (const f of FAULTS) ports[f] = await reservePort();
-  const stackPorts: StackPorts = {
-    homestation: await freePort(),
-    remediator: await freePort(),
-    prometheus: await freePort(),
-    alertmanager: await freePort(),
-    blackbox: await freePort(),
-    service: ports.killed.port,
-  };
+  const stackPorts = await allocatePorts(ports.killed.port);
   const token = join(dir, 'token');
   writeFileSync(token, `${TOKEN}\n`);
   // The shipped timings: no for: shortened (the overlay's ServiceDown 2 s put back to 30 s).
@@ -111,9 +101,7 @@ ${FAULTS.map(svc).join('\n')}
     - { match: { alertname: ServiceDown, remediate: "true" }, ladder: [{ action: restart, attempts: 2 }, { action: redeploy }] }
 `,
   );
-  start('prometheus-blackbox-exporter', [`--config.file=${files.blackbox}`, `--web.listen-address=127.0.0.1:${stackPorts.blackbox}`]);
-  start('prometheus-alertmanager', [`--config.file=${files.alertmanager}`, `--web.listen-address=127.0.0.1:${stackPorts.alertmanager}`, '--cluster.listen-address=', `--storage.path=${join(dir, 'am')}`]);
-  start('prometheus', [`--config.file=${files.prometheus}`, `--web.listen-address=127.0.0.1:${stackPorts.prometheus}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`]);
+  const parts = startTools(files, stackPorts, dir);
   const remediator = await startDaemon(['--config', config], {}, { command: 'remediator', ready: /^remediator listening/ });
   const api = (path: string) => fetch(`${remediator.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   return {
@@ -135,8 +123,7 @@ ${FAULTS.map(svc).join('\n')}
     },
     async stop() {
       await remediator.stop();
-      for (const c of children) c.kill('SIGTERM');
-      await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+      await parts.stop();
       await telegram.close();
       await discord.close();
       removeContainers(FAULTS.map((f) => nameOf(f, run)));

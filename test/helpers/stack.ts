@@ -7,10 +7,12 @@
  *   the node job dropped (no node_exporter here).
  * Nothing else changes: the rules, routes and inhibitions under test are the real ones.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { freePort } from './podman.js';
 
 /** The repository: from test/helpers/, or from its build in dist/test/helpers/ (the benches). */
 const root = ['../../', '../../../'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((p) => existsSync(join(p, 'rules'))) as string;
@@ -96,4 +98,40 @@ export function writeOverlay(
   writeFileSync(files.prometheus, stringify(prom));
   writeFileSync(files.alertmanager, stringify(am));
   return files;
+}
+
+/** Free loopback ports for the stack's parts; `service` is the probed service's own. */
+export async function stackPorts(service?: number): Promise<StackPorts> {
+  return {
+    homestation: await freePort(),
+    remediator: await freePort(),
+    prometheus: await freePort(),
+    alertmanager: await freePort(),
+    blackbox: await freePort(),
+    service: service ?? (await freePort()),
+  };
+}
+
+export type Tool = 'blackbox' | 'alertmanager' | 'prometheus';
+
+/**
+ * Starts the real blackbox_exporter, Alertmanager and Prometheus (those named) on the
+ * overlay's files and ports, keeping their data under `dir`; `stop()` ends them all.
+ */
+export function startTools(files: ReturnType<typeof writeOverlay>, ports: StackPorts, dir: string, tools: readonly Tool[] = ['blackbox', 'alertmanager', 'prometheus']): { stop(): Promise<void> } {
+  const args: Record<Tool, [string, string[]]> = {
+    blackbox: ['prometheus-blackbox-exporter', [`--config.file=${files.blackbox}`, `--web.listen-address=127.0.0.1:${ports.blackbox}`]],
+    alertmanager: [
+      'prometheus-alertmanager',
+      [`--config.file=${files.alertmanager}`, `--web.listen-address=127.0.0.1:${ports.alertmanager}`, '--cluster.listen-address=', `--storage.path=${join(dir, 'am')}`],
+    ],
+    prometheus: ['prometheus', [`--config.file=${files.prometheus}`, `--web.listen-address=127.0.0.1:${ports.prometheus}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`]],
+  };
+  const children: ChildProcess[] = tools.map((t) => spawn(args[t][0], args[t][1], { stdio: 'ignore' }));
+  return {
+    async stop() {
+      for (const c of children) c.kill('SIGTERM');
+      await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    },
+  };
 }
