@@ -42,6 +42,8 @@ const ALERT_DEDUP_WINDOW_MS = 60_000;
 
 /** A hung service gets no graceful stop: its SIGTERM would go unanswered for the whole grace period. */
 const HUNG_STOP_TIMEOUT_MS = 0;
+/** How long a dependent gets to come back by itself once its dependency is back, before it is restarted too. */
+const DEPENDENT_GRACE_MS = 10_000;
 
 /** Refusals a resend of the same alert cannot change: made once per alert. */
 const PERMANENT_REFUSALS = new Set(['not_opted_in', 'self', 'no_service']);
@@ -270,6 +272,17 @@ export class Engine {
       if (until !== undefined) return refuse('maintenance', `${serviceName} is in maintenance until ${new Date(until).toISOString()}`);
       if (this.locks.has(serviceName)) return this.join(serviceName, ladder, origin);
       const last = this.journal.latestForService(serviceName);
+      // Last refused because a dependency was down, and that dependency still waits for a
+      // human: its incident is the page; this service waits quietly (not restarted, no
+      // second page). Once the dependency is back, this service is acted on as usual.
+      const refusal = this.journal.latestRefusalForService(serviceName);
+      if (refusal?.reason === 'dependency_down' && (last === undefined || refusal.id > last.id)) {
+        const down = this.serviceConfig(serviceName).depends_on?.find((d) => this.journal.newestForService(d)?.state === 'failed');
+        if (down !== undefined) {
+          this.suppress('dependency_down', serviceName, `its dependency ${down} is down and waits for a human (incident ${refusal.id})`, refusal.id);
+          return refusal;
+        }
+      }
       if (last?.endedAt !== null && last !== undefined && this.now() - last.endedAt < origin.cooldown) {
         // The alert that follows a failure the fast paths (events, watch) already handled is
         // that same failure: its best-known start lies within the detection window of the
@@ -321,21 +334,28 @@ export class Engine {
       return refuse('guard_error', `a guard could not be evaluated: ${(err as Error).message}`);
     }
     const incident = this.journal.openIncident(serviceName, origin.key, origin.name, origin.startsAt, this.now(), 'acting', null, origin.since ?? 'alert_start');
+    // The ladder is kept with the incident: a remediator killed mid-action carries on with it.
+    this.journal.setState(`ladder:${incident.id}`, JSON.stringify(ladder));
     this.locks.add(serviceName);
+    this.run(incident, () => this.act(incident, ladder, origin.dryRun ?? this.config.dry_run));
+    return incident;
+  }
+
+  /** Runs an incident's work in the background under its service's lock (taken by the caller). */
+  private run(incident: Incident, work: () => Promise<void>): void {
     this.metrics.inProgress.inc();
-    const job = this.act(incident, ladder, origin.dryRun ?? this.config.dry_run)
+    const job = work()
       .catch((err: Error) => {
-        this.log.error({ service: serviceName, incident: incident.id, err: err.message }, 'remediation crashed');
+        this.log.error({ service: incident.service, incident: incident.id, err: err.message }, 'remediation crashed');
         this.finish(incident, 'failed', `error: ${err.message}`);
       })
       .finally(() => {
-        this.locks.delete(serviceName);
+        this.locks.delete(incident.service);
         this.metrics.inProgress.dec();
         this.work.delete(job);
-        this.afterIncident(serviceName, incident.id);
+        this.afterIncident(incident.service, incident.id);
       });
     this.work.add(job);
-    return incident;
   }
 
   /** Alerts that fired for a service while an incident of it ran: taken up when it ends. */
@@ -454,6 +474,7 @@ export class Engine {
 
   private finish(incident: Incident, state: 'recovered' | 'failed' | 'refused' | 'resolved', reason: string, recoverySeconds: number | null = null): void {
     this.journal.closeIncident(incident.id, state, reason, this.now(), recoverySeconds);
+    this.journal.setState(`ladder:${incident.id}`, undefined);
     this.record(incident, 'outcome', state, reason);
     this.metrics.incidents.inc({ outcome: state });
     this.resolvedWhileActing.delete(incident.id);
@@ -559,12 +580,14 @@ export class Engine {
     this.record(incident, 'decision', 'target', 'ok', `${container.name} (${container.id.slice(0, 12)}), ${container.state}`);
 
     // Dependencies first: a service is not restarted while what it needs is down.
+    const withDependency: string[] = [];
     for (const depName of service.depends_on ?? []) {
       const dep = this.serviceConfig(depName);
-      const depContainer = await this.driver.find(dep);
+      const depContainer = await this.driver.find(dep).catch(() => undefined);
       const depCheck = depContainer ? await checkOnce(this.driver, dep, depContainer.id) : { ok: false, detail: 'no container' };
       if (depCheck.ok) continue;
       this.record(incident, 'check', `dependency ${depName}`, 'down', depCheck.detail);
+      // Its own incident if one runs (this waits for it), else one for it now.
       const depIncident = this.decide(depName, [{ action: 'restart', attempts: 1 }], {
         key: `dependency:${incident.id}:${depName}`,
         name: `dependency of ${service.name}`,
@@ -573,14 +596,30 @@ export class Engine {
         dryRun,
       });
       await this.idleFor(depIncident);
-      const after = depIncident ? this.journal.incident(depIncident.id) : undefined;
-      if (after?.state !== 'recovered') {
-        return this.refuseInFlight(incident, 'dependency_down', `dependency ${depName} of ${service.name} is down and did not recover`);
+      const depNow = await this.driver.find(dep).catch(() => undefined);
+      const depAfter = depNow ? await checkOnce(this.driver, dep, depNow.id) : { ok: false, detail: 'no container' };
+      this.record(incident, 'check', `dependency ${depName}`, depAfter.ok ? 'ok' : 'down', depAfter.ok ? `back${depIncident ? ` (incident ${depIncident.id})` : ''}` : depAfter.detail);
+      if (!depAfter.ok) {
+        return this.refuseInFlight(incident, 'dependency_down', `dependency ${depName} of ${service.name} is down and did not recover${depIncident ? ` (incident ${depIncident.id})` : ''}`);
       }
+      withDependency.push(depName);
     }
 
-    const before = await checkOnce(this.driver, service, container.id);
+    let before = await checkOnce(this.driver, service, container.id);
+    // A service that failed because its dependency did usually comes back with it (a
+    // reconnect): a short wait for that before restarting it too.
+    if (!before.ok && withDependency.length && service.probe) {
+      const waited = await waitForRecovery(this.driver, service, container.id, Math.min(service.recovery_deadline, DEPENDENT_GRACE_MS));
+      if (waited.ok) before = { ...waited, detail: `${waited.detail} (after its dependency came back)` };
+    }
     this.record(incident, 'check', 'before', before.ok ? 'ok' : 'failed', before.detail);
+    if (before.ok && service.probe && withDependency.length) {
+      const seconds = (this.now() - incident.alertStartsAt) / 1000;
+      this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
+      this.finish(incident, 'recovered', `back with its dependency ${withDependency.join(', ')}; not restarted itself`, seconds);
+      void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back with its dependency ${withDependency.join(', ')}, ${seconds.toFixed(1)} s after it failed; it was not restarted itself` });
+      return;
+    }
     if (before.ok && service.probe) {
       return this.refuseInFlight(incident, 'already_healthy', `${service.name} passes its probe already (${before.detail})`);
     }
@@ -677,28 +716,65 @@ export class Engine {
   // --- after a crash ---------------------------------------------------------
 
   /**
-   * Incidents a previous process left 'acting' (killed mid-action): re-check the
-   * service and record the outcome, so no incident stays open for ever.
+   * Incidents a previous process left 'acting' (killed mid-action) are carried on, as
+   * the same incidents: a service its interrupted action already brought back is
+   * recorded recovered; one that is still down gets its ladder again (within the rate
+   * limit), so no failure is left half-handled and no incident stays open for ever.
+   * Their services are locked at once, so that the fast paths do not act beside them.
    */
   async recoverUnfinished(): Promise<Incident[]> {
-    const found = this.journal.unfinished();
+    const found = this.journal.unfinished().filter((i) => !this.locks.has(i.service));
+    const jobs: Promise<void>[] = [];
     for (const incident of found) {
-      const service = this.serviceConfig(incident.service);
-      this.record(incident, 'decision', 'resume', 'ok', 'found unfinished at start-up: the remediator stopped mid-action');
-      const container = await this.driver.find(service).catch(() => undefined);
-      const check = container
-        ? await waitForRecovery(this.driver, service, container.id, service.recovery_deadline)
-        : { ok: false, detail: 'container not found' };
-      this.record(incident, 'check', 'after restart of the remediator', check.ok ? 'ok' : 'failed', check.detail);
-      if (check.ok) {
-        const seconds = (this.now() - incident.alertStartsAt) / 1000;
-        this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
-        this.finish(incident, 'recovered', 'found recovered after the remediator restarted', seconds);
-      } else {
-        this.finish(incident, 'failed', 'interrupted');
-        this.escalate(service.name, 'interrupted', incident.id, `an action on ${service.name} was interrupted and it is not healthy: ${check.detail}`);
-      }
+      this.locks.add(incident.service);
+      jobs.push(
+        new Promise<void>((done) =>
+          this.run(incident, async () => {
+            try {
+              await this.resume(incident);
+            } finally {
+              done();
+            }
+          }),
+        ),
+      );
     }
+    await Promise.all(jobs);
     return found;
+  }
+
+  private async resume(incident: Incident): Promise<void> {
+    const service = this.serviceConfig(incident.service);
+    this.record(incident, 'decision', 'resume', 'ok', 'found unfinished at start-up: the remediator stopped mid-action');
+    const lastAction = [...this.journal.entries(incident.id)].reverse().find((e) => e.kind === 'action' && e.result === 'started');
+    const container = await this.driver.find(service).catch(() => undefined);
+    // Started again by the interrupted action: it may still be coming up, so it gets its deadline.
+    const restarted = container?.running === true && lastAction !== undefined && container.startedAt >= lastAction.at - 1000;
+    const check = !container
+      ? { ok: false, detail: 'container not found' }
+      : restarted
+        ? await waitForRecovery(this.driver, service, container.id, service.recovery_deadline)
+        : await checkOnce(this.driver, service, container.id);
+    this.record(incident, 'check', 'after restart of the remediator', check.ok ? 'ok' : 'failed', check.detail);
+    // Without a probe, "running" proves nothing while the interrupted stop may still be under way.
+    if (check.ok && (restarted || service.probe)) {
+      const seconds = (this.now() - incident.alertStartsAt) / 1000;
+      this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
+      this.finish(incident, 'recovered', 'found recovered after the remediator restarted', seconds);
+      return;
+    }
+    const { max_actions, window } = this.config.rate_limit;
+    const recent = this.journal.actionsSince(service.name, this.now() - window);
+    if (recent >= max_actions) {
+      this.finish(incident, 'failed', 'interrupted');
+      this.escalate(service.name, 'interrupted', incident.id, `an action on ${service.name} was interrupted, it is not healthy (${check.detail}) and it had ${recent} actions in the last ${Math.round(window / 60000)} min: needs a human`);
+      return;
+    }
+    const saved = this.journal.getState(`ladder:${incident.id}`);
+    const ladder: readonly StepConfig[] = saved
+      ? (JSON.parse(saved) as StepConfig[])
+      : (matchPolicy({ alertname: 'ServiceDown', service: service.name, remediate: 'true' }, this.config.policies)?.policy.ladder ?? [{ action: 'restart', attempts: 1 }]);
+    this.record(incident, 'decision', 'resume', 'ok', `not healthy: the ladder again (${ladder.map((x) => `${x.action} x${x.attempts}`).join(', ')})`);
+    await this.act(incident, ladder, this.config.dry_run);
   }
 }

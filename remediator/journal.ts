@@ -216,6 +216,12 @@ export class Journal {
   }
 
   /** The newest acted-on incident of a service. */
+  /** The service's newest incident, whatever its state (a failed one a resolved alert closed reads resolved). */
+  newestForService(service: string): Incident | undefined {
+    const row = this.db.prepare('SELECT * FROM incidents WHERE service = ? ORDER BY id DESC LIMIT 1').get(service) as IncidentRow | undefined;
+    return row ? toIncident(row) : undefined;
+  }
+
   latestForService(service: string): Incident | undefined {
     const row = this.db
       .prepare("SELECT * FROM incidents WHERE service = ? AND state IN ('acting', 'recovered', 'failed') ORDER BY id DESC LIMIT 1")

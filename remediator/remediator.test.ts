@@ -13,8 +13,8 @@ let engine: PodmanService;
 let rem: TestRemediator;
 const uid = `${process.pid}`;
 const N = (n: string) => `hs-t-${n}-${uid}`;
-const ALL = ['stopped', 'hung', 'redeploy', 'rollback', 'flappy', 'db', 'app', 'dup', 'unlabeled', 'untouched', 'dry', 'paused', 'self', 'broken', 'compose', 'tcp', 'maint'].map(N);
-const ports = {} as Record<"hung" | "rollback" | "tcp", { port: number; release(): Promise<void> }>;
+const ALL = ['stopped', 'hung', 'redeploy', 'rollback', 'flappy', 'db', 'app', 'dup', 'unlabeled', 'untouched', 'dry', 'paused', 'self', 'broken', 'compose', 'tcp', 'maint', 'front', 'back', 'front2', 'dead'].map(N);
+const ports = {} as Record<'hung' | 'rollback' | 'tcp' | 'back', { port: number; release(): Promise<void> }>;
 
 const steps = (incidentId: number) => rem.journal.entries(incidentId).map((e) => `${e.kind}:${e.what}:${e.result}`);
 const lastIncident = () => rem.journal.incidents(1)[0]!;
@@ -31,6 +31,7 @@ beforeAll(async () => {
   ports.hung = await reservePort();
   ports.rollback = await reservePort();
   ports.tcp = await reservePort();
+  ports.back = await reservePort();
   rem = await startTestRemediator(
     engine.dockerHost,
     `  cooldown: 0s
@@ -42,6 +43,11 @@ beforeAll(async () => {
     - { name: flappy, container: ${N('flappy')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: db, container: ${N('db')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: app, container: ${N('app')}, depends_on: [db], recovery_deadline: 20s, stop_timeout: 1s }
+    # front is healthy only while back answers (its probe goes through back, as an app's health check through its database).
+    - { name: back, container: ${N('back')}, probe: { http: { url: "http://127.0.0.1:${ports.back.port}/" }, timeout: 1s }, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: front, container: ${N('front')}, depends_on: [back], probe: { http: { url: "http://127.0.0.1:${ports.back.port}/" }, timeout: 1s }, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: dead, container: ${N('dead')}, recovery_deadline: 2s, stop_timeout: 1s }
+    - { name: front2, container: ${N('front2')}, depends_on: [dead], recovery_deadline: 20s, stop_timeout: 1s }
     - { name: broken, container: ${N('broken')}, recovery_deadline: 2s, stop_timeout: 1s }
     - { name: composed, compose: { project: hs-test, service: ${N('compose')} }, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: tcp, container: ${N('tcp')}, probe: { tcp: { host: 127.0.0.1, port: ${ports.tcp.port} } }, recovery_deadline: 20s, stop_timeout: 1s }
@@ -234,6 +240,43 @@ describe.runIf(!missing)('remediator on podman', () => {
     const dbStarted = Date.parse(containerState(db.name).startedAt);
     expect(dbStarted).toBeLessThanOrEqual(appStarted);
     expect(steps(appIncident.id)).toContain('check:dependency db:down');
+  });
+
+  it('brings the dependency back and leaves a dependent that comes back with it alone', async () => {
+    const back = await runWeb(N('back'), { port: ports.back });
+    const front = await runWeb(N('front'));
+    const frontStarted = containerState(front.name).startedAt;
+    podman(['pause', back.name]);
+    await fire('front');
+    await rem.engine.idle();
+    const frontIncident = rem.journal.incidents(5).find((i) => i.service === 'front')!;
+    expect(frontIncident).toMatchObject({ state: 'recovered' });
+    expect(frontIncident.reason).toMatch(/^back with its dependency back; not restarted itself/);
+    expect(steps(frontIncident.id)).not.toContain('action:restart:started');
+    expect(containerState(front.name).startedAt).toBe(frontStarted);
+    expect(rem.journal.incidents(5).find((i) => i.service === 'back')).toMatchObject({ state: 'recovered' });
+    expect((await fetch(back.url)).status).toBe(200);
+  });
+
+  it('does not restart a dependent while its dependency is down, and its next firing waits quietly', async () => {
+    await runWeb(N('front2'));
+    podman(['stop', '-t', '0', N('front2')]);
+    // A dependency that dies as soon as it starts: its one restart cannot help.
+    podman(['run', '-d', '--name', N('dead'), '--label', 'homestation.remediate=true', IMAGE, 'sh', '-c', 'exit 3']);
+    await fire('front2');
+    await rem.engine.idle();
+    const first = rem.journal.incidents(5).find((i) => i.service === 'front2')!;
+    expect(first).toMatchObject({ state: 'refused', reason: 'dependency_down' });
+    expect(rem.journal.incidents(5).find((i) => i.service === 'dead')).toMatchObject({ state: 'failed' });
+    const pages = () => rem.notified.filter((n) => n.kind === 'needs_human' && (n.service === 'dead' || n.service === 'front2'));
+    expect(pages().map((n) => n.service)).toEqual(['dead']);
+    // It fires again (a new firing, inside the cooldown): no action, no page, no new incident.
+    await fire('front2', { attempt: 'again' });
+    await rem.engine.idle();
+    expect(rem.journal.incidents(5).filter((i) => i.service === 'front2').map((i) => i.id), JSON.stringify(rem.journal.incidents(3).map((i) => [i, steps(i.id)]))).toEqual([first.id]);
+    expect(pages()).toHaveLength(1);
+    expect(containerState(N('front2')).running).toBe(false);
+    expect(await rem.metric('homestation_remediator_suppressions_total', { reason: 'dependency_down' })).toBeGreaterThanOrEqual(2);
   });
 
   it('decides and records without acting under dry_run, and refuses while paused', async () => {

@@ -20,6 +20,8 @@ export interface ContainerInfo {
   readonly labels: Readonly<Record<string, string>>;
   /** Health status where the container has a health check ('' otherwise). */
   readonly health: string;
+  /** When its process was last started (ms since the epoch; NaN when never or unknown). */
+  readonly startedAt: number;
 }
 
 export interface DockerConnection {
@@ -55,6 +57,8 @@ const toInfo = (i: Docker.ContainerInspectInfo): ContainerInfo => ({
   state: i.State.Status,
   labels: i.Config.Labels ?? {},
   health: i.State.Health?.Status ?? '',
+  // Docker writes 0001-01-01T00:00:00Z for "never"; podman nanoseconds, which Date.parse truncates.
+  startedAt: i.State.StartedAt && !i.State.StartedAt.startsWith('0001-') ? Date.parse(i.State.StartedAt) : Number.NaN,
 });
 
 /** Where the engine is, for messages: the configured host, DOCKER_HOST, or the default socket. */
@@ -131,10 +135,25 @@ export class DockerDriver {
     return first ? this.inspect(first.Id) : undefined;
   }
 
+  /**
+   * Its inspection once no stop is under way: podman reports a container it is still
+   * stopping (a stop someone else asked for, such as a remediator killed mid-action) as
+   * `stopping`, neither running nor startable. Waits out that stop's grace period.
+   */
+  private async settled(c: Docker.Container, stopTimeoutMs: number): Promise<Docker.ContainerInspectInfo> {
+    const end = Date.now() + stopTimeoutMs + 5000;
+    let info = await c.inspect();
+    while (info.State.Status === 'stopping' && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      info = await c.inspect();
+    }
+    return info;
+  }
+
   /** Stop (with the grace period) and start; a container that had exited is just started. */
   async restart(id: string, stopTimeoutMs: number): Promise<void> {
     const c = this.docker.getContainer(id);
-    const info = await c.inspect();
+    const info = await this.settled(c, stopTimeoutMs);
     if (info.State.Paused) await c.unpause();
     if (info.State.Running) await c.stop({ t: Math.ceil(stopTimeoutMs / 1000) }).catch(ignoreNotModified);
     await c.start().catch(ignoreNotModified);
@@ -151,7 +170,7 @@ export class DockerDriver {
     verify: (newId: string) => Promise<boolean>,
   ): Promise<{ result: 'recreated' | 'rolled_back'; newId?: string }> {
     const old = this.docker.getContainer(id);
-    const info = await old.inspect();
+    const info = await this.settled(old, stopTimeoutMs);
     const name = info.Name.replace(/^\//, '');
     const parked = `${name}-hs-previous-${Date.now()}`;
     const options = recreateOptions(info, name);
