@@ -47,6 +47,8 @@ export interface Stack {
   readonly dependentUrl: string;
   incidents(): Promise<ApiIncident[]>;
   alerts(): Promise<{ labels: Record<string, string>; state: string }[]>;
+  /** Where each fault's service answers (the dependent's too, under `dependent`). */
+  readonly urls: Record<Fault | 'dependent', string>;
   /** Injects a fault into the service of that name (its container); the time it was done. */
   inject(fault: Fault): number;
   /** SIGKILLs the remediator and starts it again on the same journal and port. */
@@ -139,6 +141,7 @@ ${FAULTS.map(svc).join('\n')}
     telegram,
     discord,
     dependentUrl,
+    urls: { ...(Object.fromEntries(FAULTS.map((f) => [f, `http://127.0.0.1:${ports[f].port}/`])) as Record<Fault, string>), dependent: dependentUrl },
     get remediator() {
       return remediator;
     },
@@ -148,7 +151,9 @@ ${FAULTS.map(svc).join('\n')}
     inject(fault) {
       const name = nameOf(fault, run);
       const t = Date.now();
-      if (fault === 'killed') podman(['kill', name]);
+      // A crash, as the OOM killer makes one: the process killed from outside (`podman kill`
+      // would be a stop by the user, which podman's own restart policy honours).
+      if (fault === 'killed') process.kill(Number(podman(['inspect', '--format', '{{.State.Pid}}', name])), 'SIGKILL');
       else if (fault === 'frozen') podman(['pause', name]);
       else if (fault === 'http_404' || fault === 'interrupted') podman(['exec', name, 'rm', '/www/index.html']);
       else if (fault === 'dependency') podman(['pause', name]);
