@@ -7,12 +7,14 @@
 import type { ExporterKind } from './contract.js';
 import { backup } from '../exporters/backup/index.js';
 import { filesystem } from '../exporters/filesystem/index.js';
+import { gpu } from '../exporters/gpu/index.js';
 import { homeassistant } from '../exporters/homeassistant/index.js';
 import { mqtt } from '../exporters/mqtt/index.js';
 
 export const EXPORTERS: readonly ExporterKind[] = [
   backup,
   filesystem,
+  gpu,
   homeassistant,
   mqtt,
 ];

@@ -1,0 +1,65 @@
+/**
+ * Golden exposition files: every recorded nvidia-smi query and every recorded
+ * tegrastats line (fixtures/, SOURCE.txt says where each comes from), rendered by
+ * the real parsers and the real exposition path, must equal its fixtures/golden
+ * file. UPDATE_GOLDEN=1 rewrites them; promtool checks them. They are the series
+ * this exporter emits, for rules and dashboards.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { exposeSamples } from '../../test/helpers/exposition.js';
+import { requireTools } from '../../test/helpers/tools.js';
+import { gpu } from './index.js';
+import { parseQueryGpu } from './parse/nvidia-smi.js';
+import { parseTegrastatsLine } from './parse/tegrastats.js';
+import { nvidiaSamples, tegraSamples } from './samples.js';
+
+const dir = new URL('./fixtures/', import.meta.url);
+const goldenDir = new URL('./fixtures/golden/', import.meta.url);
+/** The beszel capture was made with these fields and noheader,nounits (its first line says so). */
+const BESZEL_FIELDS = ['index', 'name', 'temperature.gpu', 'memory.used', 'memory.total', 'utilization.gpu', 'power.draw'];
+
+const smiCases = readdirSync(new URL('nvidia-smi/', dir)).filter((f) => !f.includes('help-query') && !f.includes('compute-apps'));
+const tegraCases = readdirSync(new URL('tegrastats/', dir))
+  .filter((f) => f.endsWith('.txt'))
+  .flatMap((f) =>
+    readFileSync(new URL(`tegrastats/${f}`, dir), 'utf8')
+      .split('\n')
+      .map((line, i) => ({ file: f, n: i + 1, line }))
+      .filter((l) => l.line.trim() && !l.line.startsWith('#')),
+  );
+
+function check(text: string, golden: URL): void {
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) {
+    if (process.env.CI === 'true' && !existsSync(golden)) throw new Error(`golden file missing: ${golden.pathname}`);
+    mkdirSync(goldenDir, { recursive: true });
+    writeFileSync(golden, text);
+  }
+  expect(text).toBe(readFileSync(golden, 'utf8'));
+}
+
+describe('gpu exposition over recorded outputs', () => {
+  it.each(smiCases)('nvidia-smi %s matches its golden file', async (name) => {
+    const text = readFileSync(new URL(`nvidia-smi/${name}`, dir), 'utf8');
+    const parsed = parseQueryGpu(text, name.startsWith('beszel') ? BESZEL_FIELDS : undefined);
+    expect(parsed.gpus.length).toBeGreaterThan(0);
+    check(await exposeSamples(gpu, nvidiaSamples(parsed.gpus), 'desktop'), new URL(`nvidia-smi__${name.replace(/\.(csv|txt)$/, '')}.prom`, goldenDir));
+  });
+
+  it.each(tegraCases.map((c) => [`${c.file}:${c.n}`, c] as const))('tegrastats %s matches its golden file', async (_, c) => {
+    const s = parseTegrastatsLine(c.line);
+    expect(s.unknown).toEqual([]);
+    check(await exposeSamples(gpu, tegraSamples(s, { VDD_IN: 15 }), 'jetson'), new URL(`tegrastats__${c.file.replace(/\.txt$/, '')}__line${c.n}.prom`, goldenDir));
+  });
+
+  it('golden files pass promtool check metrics', (ctx) => {
+    requireTools(ctx, 'promtool');
+    const files = readdirSync(goldenDir).filter((f) => f.endsWith('.prom'));
+    expect(files.length).toBe(smiCases.length + tegraCases.length);
+    for (const f of files) {
+      const res = spawnSync('promtool', ['check', 'metrics'], { input: readFileSync(new URL(f, goldenDir)) });
+      expect({ file: f, out: `${res.stdout}${res.stderr}`.trim(), status: res.status }).toEqual({ file: f, out: '', status: 0 });
+    }
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * The discrete-GPU source: `nvidia-smi --query-gpu` once per collection, with the
+ * fields the installed driver lists (asked once with --help-query-gpu, again after
+ * a driver upgrade refuses a field). Run through runCommand: no shell, bounded
+ * output, killed with its process group when the collection times out; and a
+ * collection stuck on an nvidia-smi that does not die (a hung driver) holds the
+ * instance, so no second nvidia-smi is started beside it (the host's rule for
+ * every pull instance).
+ */
+import type { InstanceContext, Sample } from '../../collector/contract.js';
+import { ExporterError } from '../../collector/contract.js';
+import { runCommand, type CommandResult } from '../../collector/run-command.js';
+import { M } from './metrics.js';
+import { chooseFields, COMPUTE_APPS_FIELDS, parseComputeApps, parseHelpQueryGpu, parseQueryGpu } from './parse/nvidia-smi.js';
+import { nvidiaSamples } from './samples.js';
+
+export interface NvidiaSmiConfig {
+  readonly command: string;
+  readonly processes: boolean;
+  readonly process_budget: number;
+}
+
+const INSTALL_HINT = 'install the NVIDIA driver utilities (nvidia-smi), or set gpu.nvidia_smi.command to its full path';
+const MAX_OUTPUT = 4 * 1024 * 1024;
+/** Distinct problems remembered for "logged once": bounded. */
+const MAX_REMEMBERED = 100;
+
+const firstLine = (r: CommandResult) => (r.stderr.trim() || r.stdout.trim()).split('\n')[0]?.slice(0, 300) ?? '';
+
+/** What a failing nvidia-smi says, as an error with a reason a rule can use. */
+function failure(what: string, r: CommandResult): ExporterError {
+  const text = `${r.stdout}\n${r.stderr}`;
+  if (/couldn't communicate with the NVIDIA driver|No devices were found|Unable to determine the device handle|GPU is lost/i.test(text)) {
+    return new ExporterError('unreachable', `${what}: ${firstLine(r)}`, { hint: 'the driver is not loaded or a GPU fell off the bus: see dmesg (Xid errors); a reboot usually brings it back' });
+  }
+  if (/Insufficient Permissions/i.test(text)) return new ExporterError('auth', `${what}: ${firstLine(r)}`, { hint: 'run HomeStation with access to /dev/nvidia*' });
+  return new ExporterError('other', `${what} exited with ${r.code ?? r.signal}: ${firstLine(r)}`);
+}
+
+export class NvidiaSmiSource {
+  private fields?: { property: string; field: string }[];
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly ctx: InstanceContext,
+    private readonly config: NvidiaSmiConfig,
+  ) {}
+
+  private run(args: string[], signal: AbortSignal): Promise<CommandResult> {
+    return runCommand(this.config.command, args, { signal, maxOutputBytes: MAX_OUTPUT, installHint: INSTALL_HINT, killGraceMs: 2000 });
+  }
+
+  private async discover(signal: AbortSignal): Promise<{ property: string; field: string }[]> {
+    const r = await this.run(['--help-query-gpu'], signal);
+    if (r.code !== 0) throw failure('nvidia-smi --help-query-gpu', r);
+    const fields = chooseFields(parseHelpQueryGpu(r.stdout));
+    if (!fields.some((f) => f.property === 'index')) {
+      throw new ExporterError('parse', `nvidia-smi --help-query-gpu listed no field this exporter reads: ${firstLine(r)}`);
+    }
+    this.ctx.log.info({ fields: fields.length }, 'nvidia-smi fields found');
+    return fields;
+  }
+
+  /** Logs each distinct problem once (the parser kept the rest). */
+  private report(problems: readonly string[]): void {
+    for (const p of problems) {
+      if (this.reported.has(p)) continue;
+      if (this.reported.size < MAX_REMEMBERED) this.reported.add(p);
+      this.ctx.log.warn({ problem: p }, 'nvidia-smi printed something this exporter does not understand; the rest is kept');
+    }
+  }
+
+  async collect(signal: AbortSignal): Promise<Sample[]> {
+    this.fields ??= await this.discover(signal);
+    const names = this.fields.map((f) => f.field);
+    const r = await this.run([`--query-gpu=${names.join(',')}`, '--format=csv,noheader,nounits'], signal);
+    if (r.code !== 0) {
+      // A driver upgraded underneath: ask again which fields it knows, next time.
+      if (/is not a valid field to query/i.test(r.stdout + r.stderr)) this.fields = undefined;
+      throw failure('nvidia-smi --query-gpu', r);
+    }
+    const parsed = parseQueryGpu(r.stdout, names);
+    this.report(parsed.problems);
+    if (!parsed.gpus.length) {
+      throw new ExporterError('parse', `nvidia-smi --query-gpu printed no GPU${parsed.problems.length ? `: ${parsed.problems[0]}` : ''}`);
+    }
+    const samples = nvidiaSamples(parsed.gpus);
+    if (this.config.processes) samples.push(...(await this.processes(parsed.gpus, signal)));
+    const now = this.ctx.now() / 1000;
+    samples.push({ metric: M.readingAge, labels: { source: 'nvidia-smi' }, value: now });
+    samples.push({ metric: M.unparsed, labels: { source: 'nvidia-smi' }, value: parsed.problems.length });
+    return samples;
+  }
+
+  /** GPU memory per process name (bounded by process_budget: the largest names, the rest as "other"). */
+  private async processes(gpus: ReturnType<typeof parseQueryGpu>['gpus'], signal: AbortSignal): Promise<Sample[]> {
+    const r = await this.run([`--query-compute-apps=${COMPUTE_APPS_FIELDS.join(',')}`, '--format=csv,noheader,nounits'], signal);
+    if (r.code !== 0) {
+      this.report([`--query-compute-apps: ${firstLine(r)}`]);
+      return [];
+    }
+    const byUuid = new Map(gpus.map((g) => [g.text.uuid ?? '', g.index]));
+    const sums = new Map<string, { gpu: string; process: string; bytes: number }>();
+    for (const p of parseComputeApps(r.stdout)) {
+      if (p.bytes === undefined) continue;
+      const gpu = byUuid.get(p.uuid);
+      if (gpu === undefined) continue;
+      const k = `${gpu}\u0000${p.process}`;
+      const s = sums.get(k) ?? { gpu, process: p.process, bytes: 0 };
+      s.bytes += p.bytes;
+      sums.set(k, s);
+    }
+    const all = [...sums.values()].sort((a, b) => b.bytes - a.bytes);
+    const kept = all.slice(0, this.config.process_budget);
+    const other = new Map<string, number>();
+    for (const s of all.slice(this.config.process_budget)) other.set(s.gpu, (other.get(s.gpu) ?? 0) + s.bytes);
+    return [
+      ...kept.map((s) => ({ metric: M.processMemory, labels: { gpu: s.gpu, process: s.process }, value: s.bytes })),
+      ...[...other].map(([gpu, bytes]) => ({ metric: M.processMemory, labels: { gpu, process: 'other' }, value: bytes })),
+    ];
+  }
+}
