@@ -6,13 +6,14 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { backups } from './src/backups.js';
+import { gpuDashboard } from './src/gpu.js';
 import { homeAssistantDashboard } from './src/homeassistant.js';
 import { mqttDashboard } from './src/mqtt.js';
 import { overview } from './src/overview.js';
 import { remediation } from './src/remediation.js';
 import { storage } from './src/storage.js';
 
-export const DASHBOARDS = { overview, backups, storage, remediation, mqtt: mqttDashboard, homeassistant: homeAssistantDashboard };
+export const DASHBOARDS = { overview, backups, storage, remediation, mqtt: mqttDashboard, homeassistant: homeAssistantDashboard, gpu: gpuDashboard };
 
 /** Stable, unique panel ids in layout order (Grafana links panels by id). */
 function numberPanels(dashboard: { panels?: { id?: number }[] }): void {
