@@ -12,8 +12,9 @@ import { exposeSamples } from '../../test/helpers/exposition.js';
 import { requireTools } from '../../test/helpers/tools.js';
 import { gpu } from './index.js';
 import { parseQueryGpu } from './parse/nvidia-smi.js';
+import { parseNvidiaSmiXml } from './parse/nvidia-xml.js';
 import { parseTegrastatsLine } from './parse/tegrastats.js';
-import { nvidiaSamples, tegraSamples } from './samples.js';
+import { migSamples, nvidiaSamples, processSamples, tegraSamples } from './samples.js';
 
 const dir = new URL('./fixtures/', import.meta.url);
 const goldenDir = new URL('./fixtures/golden/', import.meta.url);
@@ -21,6 +22,7 @@ const goldenDir = new URL('./fixtures/golden/', import.meta.url);
 const BESZEL_FIELDS = ['index', 'name', 'temperature.gpu', 'memory.used', 'memory.total', 'utilization.gpu', 'power.draw'];
 
 const smiCases = readdirSync(new URL('nvidia-smi/', dir)).filter((f) => !f.includes('help-query') && !f.includes('compute-apps'));
+const xmlCases = readdirSync(new URL('nvidia-xml/', dir)).filter((f) => f.endsWith('.xml'));
 const tegraCases = readdirSync(new URL('tegrastats/', dir))
   .filter((f) => f.endsWith('.txt'))
   .flatMap((f) =>
@@ -47,6 +49,14 @@ describe('gpu exposition over recorded outputs', () => {
     check(await exposeSamples(gpu, nvidiaSamples(parsed.gpus), 'desktop'), new URL(`nvidia-smi__${name.replace(/\.(csv|txt)$/, '')}.prom`, goldenDir));
   });
 
+  it.each(xmlCases)('nvidia-smi -q -x %s matches its golden file', async (name) => {
+    const parsed = parseNvidiaSmiXml(readFileSync(new URL(`nvidia-xml/${name}`, dir), 'utf8'));
+    expect(parsed.problems).toEqual([]);
+    expect(parsed.gpus.length).toBeGreaterThan(0);
+    const samples = [...nvidiaSamples(parsed.gpus), ...migSamples(parsed.mig), ...processSamples(parsed.processes, 20)];
+    check(await exposeSamples(gpu, samples, 'desktop'), new URL(`nvidia-xml__${name.replace(/\.xml$/, '')}.prom`, goldenDir));
+  });
+
   it.each(tegraCases.map((c) => [`${c.file}:${c.n}`, c] as const))('tegrastats %s matches its golden file', async (_, c) => {
     const s = parseTegrastatsLine(c.line);
     expect(s.unknown).toEqual([]);
@@ -56,7 +66,7 @@ describe('gpu exposition over recorded outputs', () => {
   it('golden files pass promtool check metrics', (ctx) => {
     requireTools(ctx, 'promtool');
     const files = readdirSync(goldenDir).filter((f) => f.endsWith('.prom'));
-    expect(files.length).toBe(smiCases.length + tegraCases.length);
+    expect(files.length).toBe(smiCases.length + xmlCases.length + tegraCases.length);
     for (const f of files) {
       const res = spawnSync('promtool', ['check', 'metrics'], { input: readFileSync(new URL(f, goldenDir)) });
       expect({ file: f, out: `${res.stdout}${res.stderr}`.trim(), status: res.status }).toEqual({ file: f, out: '', status: 0 });

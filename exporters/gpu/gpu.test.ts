@@ -97,6 +97,40 @@ describe('gpu exporter, nvidia-smi source (FAKE nvidia-smi replaying real captur
     expect(lines.filter((l) => l.msg === 'collection failed')).toHaveLength(1);
   });
 
+  it('query: xml reads the whole report instead (a driver whose --query-gpu misbehaves)', async () => {
+    const count = join(temp(), 'calls');
+    process.env.FAKE_NVIDIA_SMI_COUNT = count;
+    const { runner } = start({ source: 'nvidia-smi', interval: '200ms', nvidia_smi: { command: SMI, query: 'xml', processes: true } });
+    await expect.poll(() => runner.status().up, { timeout: 10_000 }).toBe(true);
+    expect(v(runner, M.info, { name: 'Tesla T4', driver: '515.105.01' })).toBe(1);
+    expect(v(runner, M.power)).toBe(26.78);
+    expect(v(runner, M.processMemory, { process: 'python' })).toBe(1005 * 1024 ** 2);
+    expect(new Set(invocations(count))).toEqual(new Set(['-q -x']));
+  });
+
+  it('while a GPU is in MIG mode, its instances are read from the XML report too', async () => {
+    const dir = temp();
+    const { writeFileSync } = await import('node:fs');
+    const xml = join(dir, 'mig.xml');
+    writeFileSync(
+      xml,
+      '<?xml version="1.0" ?>\n<nvidia_smi_log><gpu id="00000000:00:09.0"><mig_mode><current_mig>Enabled</current_mig></mig_mode><mig_devices><mig_device><gpu_instance_id>1</gpu_instance_id><compute_instance_id>0</compute_instance_id><fb_memory_usage><total>9856 MiB</total><used>2296 MiB</used></fb_memory_usage></mig_device></mig_devices></gpu></nvidia_smi_log>\n',
+    );
+    process.env.FAKE_NVIDIA_SMI_MODEL = 'nvidia-h100-mig';
+    process.env.FAKE_NVIDIA_SMI_XML = xml;
+    const { runner } = start({ source: 'nvidia-smi', interval: '200ms', nvidia_smi: { command: SMI } });
+    await expect.poll(() => runner.status().up, { timeout: 10_000 }).toBe(true);
+    expect(v(runner, M.migEnabled, { gpu: '0' })).toBe(1);
+    expect(v(runner, M.migMemoryUsed, { gpu: '0', instance_id: '1/0' })).toBe(2296 * 1024 ** 2);
+    // The L40S is not in MIG mode: no -q -x for it.
+    process.env.FAKE_NVIDIA_SMI_MODEL = 'nvidia-l40s';
+    const count = join(dir, 'calls');
+    process.env.FAKE_NVIDIA_SMI_COUNT = count;
+    const plain = start({ name: 'plain', source: 'nvidia-smi', interval: '200ms', nvidia_smi: { command: SMI } });
+    await expect.poll(() => plain.runner.status().up, { timeout: 10_000 }).toBe(true);
+    expect(invocations(count).filter((l) => l === '-q -x')).toEqual([]);
+  });
+
   it('a missing nvidia-smi says what to install', async () => {
     const { runner } = start({ source: 'nvidia-smi', interval: '200ms', nvidia_smi: { command: '/nonexistent/nvidia-smi' } });
     await expect.poll(() => runner.status().lastError?.reason, { timeout: 5_000 }).toBe('command_missing');

@@ -37,6 +37,13 @@ export const gpu = defineExporter<GpuConfig>({
       Type.Object(
         {
           command: Type.Optional(Type.String({ default: 'nvidia-smi', description: 'nvidia-smi, or its full path.' })),
+          query: Type.Optional(
+            StringEnum(['csv', 'xml'] as const, {
+              default: 'csv',
+              description: 'csv: --query-gpu (light, the default); xml: nvidia-smi -q -x, for a driver whose --query-gpu misbehaves.',
+            }),
+          ),
+          mig: Type.Optional(Type.Boolean({ default: true, description: 'While a GPU is in MIG mode, also read the memory of its instances (nvidia-smi -q -x).' })),
           processes: Type.Optional(Type.Boolean({ default: false, description: 'Also export GPU memory per process name (--query-compute-apps).' })),
           process_budget: Type.Optional(
             Type.Integer({ minimum: 1, maximum: 200, default: 20, description: 'At most this many process names per instance; the rest are summed as "other".' }),

@@ -29,6 +29,8 @@ export const M = {
   remappedPending: 'homestation_gpu_remapped_rows_pending',
   remappedFailed: 'homestation_gpu_remapped_rows_failed',
   migEnabled: 'homestation_gpu_mig_enabled',
+  migMemoryUsed: 'homestation_gpu_mig_memory_used_bytes',
+  migMemoryTotal: 'homestation_gpu_mig_memory_total_bytes',
   processMemory: 'homestation_gpu_process_memory_used_bytes',
   boardMemoryUsed: 'homestation_gpu_board_memory_used_bytes',
   boardMemoryTotal: 'homestation_gpu_board_memory_total_bytes',
@@ -84,6 +86,14 @@ export const GPU_METRICS: MetricSpec[] = [
   { name: M.remappedPending, type: 'gauge', labels: gpu, help: '1 if a row remap waits for a GPU reset.' },
   { name: M.remappedFailed, type: 'gauge', labels: gpu, help: '1 if a row remap failed: the GPU needs service.' },
   { name: M.migEnabled, type: 'gauge', labels: gpu, help: '1 if Multi-Instance GPU mode is on.' },
+  {
+    name: M.migMemoryUsed,
+    type: 'gauge',
+    unit: 'bytes',
+    labels: ['gpu', 'instance_id'],
+    help: 'Memory in use in a MIG instance (instance_id="<GPU instance>/<compute instance>"), read from nvidia-smi -q -x while MIG is on.',
+  },
+  { name: M.migMemoryTotal, type: 'gauge', unit: 'bytes', labels: ['gpu', 'instance_id'], help: 'Memory of a MIG instance in total.' },
   {
     name: M.processMemory,
     type: 'gauge',

@@ -11,13 +11,18 @@ import type { InstanceContext, Sample } from '../../collector/contract.js';
 import { ExporterError } from '../../collector/contract.js';
 import { runCommand, type CommandResult } from '../../collector/run-command.js';
 import { M } from './metrics.js';
-import { chooseFields, COMPUTE_APPS_FIELDS, parseComputeApps, parseHelpQueryGpu, parseQueryGpu } from './parse/nvidia-smi.js';
-import { nvidiaSamples } from './samples.js';
+import { chooseFields, COMPUTE_APPS_FIELDS, parseComputeApps, parseHelpQueryGpu, parseQueryGpu, type GpuReading } from './parse/nvidia-smi.js';
+import { parseNvidiaSmiXml } from './parse/nvidia-xml.js';
+import { migSamples, nvidiaSamples, processSamples } from './samples.js';
 
 export interface NvidiaSmiConfig {
   readonly command: string;
+  /** csv: --query-gpu (the default); xml: -q -x, for a driver whose --query-gpu misbehaves. */
+  readonly query: 'csv' | 'xml';
   readonly processes: boolean;
   readonly process_budget: number;
+  /** While a GPU is in MIG mode, also read its instances (-q -x). */
+  readonly mig: boolean;
 }
 
 const INSTALL_HINT = 'install the NVIDIA driver utilities (nvidia-smi), or set gpu.nvidia_smi.command to its full path';
@@ -71,6 +76,17 @@ export class NvidiaSmiSource {
   }
 
   async collect(signal: AbortSignal): Promise<Sample[]> {
+    const samples = this.config.query === 'xml' ? await this.collectXml(signal) : await this.collectCsv(signal);
+    const now = this.ctx.now() / 1000;
+    samples.push({ metric: M.readingAge, labels: { source: 'nvidia-smi' }, value: now });
+    samples.push({ metric: M.unparsed, labels: { source: 'nvidia-smi' }, value: this.problems });
+    return samples;
+  }
+
+  /** Values the last collection could not read (logged once each). */
+  private problems = 0;
+
+  private async collectCsv(signal: AbortSignal): Promise<Sample[]> {
     this.fields ??= await this.discover(signal);
     const names = this.fields.map((f) => f.field);
     const r = await this.run([`--query-gpu=${names.join(',')}`, '--format=csv,noheader,nounits'], signal);
@@ -81,42 +97,50 @@ export class NvidiaSmiSource {
     }
     const parsed = parseQueryGpu(r.stdout, names);
     this.report(parsed.problems);
+    this.problems = parsed.problems.length;
     if (!parsed.gpus.length) {
       throw new ExporterError('parse', `nvidia-smi --query-gpu printed no GPU${parsed.problems.length ? `: ${parsed.problems[0]}` : ''}`);
     }
     const samples = nvidiaSamples(parsed.gpus);
     if (this.config.processes) samples.push(...(await this.processes(parsed.gpus, signal)));
-    const now = this.ctx.now() / 1000;
-    samples.push({ metric: M.readingAge, labels: { source: 'nvidia-smi' }, value: now });
-    samples.push({ metric: M.unparsed, labels: { source: 'nvidia-smi' }, value: parsed.problems.length });
+    // MIG instances are only in the XML report: read it while a GPU is in MIG mode.
+    if (this.config.mig && parsed.gpus.some((g) => g.values.migMode === 1)) {
+      const x = await this.run(['-q', '-x'], signal);
+      if (x.code === 0) {
+        const xml = parseNvidiaSmiXml(x.stdout);
+        this.report(xml.problems);
+        samples.push(...migSamples(xml.mig));
+      } else this.report([`-q -x: ${firstLine(x)}`]);
+    }
     return samples;
   }
 
+  private async collectXml(signal: AbortSignal): Promise<Sample[]> {
+    const r = await this.run(['-q', '-x'], signal);
+    if (r.code !== 0) throw failure('nvidia-smi -q -x', r);
+    const parsed = parseNvidiaSmiXml(r.stdout);
+    this.report(parsed.problems);
+    this.problems = parsed.problems.length;
+    if (!parsed.gpus.length) throw new ExporterError('parse', `nvidia-smi -q -x printed no GPU${parsed.problems.length ? `: ${parsed.problems[0]}` : ''}`);
+    return [
+      ...nvidiaSamples(parsed.gpus),
+      ...migSamples(parsed.mig),
+      ...(this.config.processes ? processSamples(parsed.processes, this.config.process_budget) : []),
+    ];
+  }
+
   /** GPU memory per process name (bounded by process_budget: the largest names, the rest as "other"). */
-  private async processes(gpus: ReturnType<typeof parseQueryGpu>['gpus'], signal: AbortSignal): Promise<Sample[]> {
+  private async processes(gpus: readonly GpuReading[], signal: AbortSignal): Promise<Sample[]> {
     const r = await this.run([`--query-compute-apps=${COMPUTE_APPS_FIELDS.join(',')}`, '--format=csv,noheader,nounits'], signal);
     if (r.code !== 0) {
       this.report([`--query-compute-apps: ${firstLine(r)}`]);
       return [];
     }
     const byUuid = new Map(gpus.map((g) => [g.text.uuid ?? '', g.index]));
-    const sums = new Map<string, { gpu: string; process: string; bytes: number }>();
-    for (const p of parseComputeApps(r.stdout)) {
-      if (p.bytes === undefined) continue;
+    const list = parseComputeApps(r.stdout).flatMap((p) => {
       const gpu = byUuid.get(p.uuid);
-      if (gpu === undefined) continue;
-      const k = `${gpu}\u0000${p.process}`;
-      const s = sums.get(k) ?? { gpu, process: p.process, bytes: 0 };
-      s.bytes += p.bytes;
-      sums.set(k, s);
-    }
-    const all = [...sums.values()].sort((a, b) => b.bytes - a.bytes);
-    const kept = all.slice(0, this.config.process_budget);
-    const other = new Map<string, number>();
-    for (const s of all.slice(this.config.process_budget)) other.set(s.gpu, (other.get(s.gpu) ?? 0) + s.bytes);
-    return [
-      ...kept.map((s) => ({ metric: M.processMemory, labels: { gpu: s.gpu, process: s.process }, value: s.bytes })),
-      ...[...other].map(([gpu, bytes]) => ({ metric: M.processMemory, labels: { gpu, process: 'other' }, value: bytes })),
-    ];
+      return gpu === undefined ? [] : [{ gpu, process: p.process, ...(p.bytes !== undefined ? { bytes: p.bytes } : {}) }];
+    });
+    return processSamples(list, this.config.process_budget);
   }
 }

@@ -2,8 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chooseFields, parseComputeApps, parseHelpQueryGpu, parseQueryGpu } from './parse/nvidia-smi.js';
+import { parseNvidiaSmiXml } from './parse/nvidia-xml.js';
 import { parseTegrastatsLine } from './parse/tegrastats.js';
-import { nvidiaSamples, tegraSamples } from './samples.js';
+import { migSamples, nvidiaSamples, tegraSamples } from './samples.js';
 import { M } from './metrics.js';
 
 const fixture = (p: string) => readFileSync(new URL(`./fixtures/${p}`, import.meta.url), 'utf8');
@@ -150,5 +151,76 @@ describe('nvidia-smi', () => {
       { uuid: 'GPU-1', pid: 123, process: 'ollama', bytes: 4096 * 1024 ** 2 },
       { uuid: 'GPU-1', pid: 124, process: 'unknown' },
     ]);
+  });
+});
+
+/**
+ * An A100-style report in MIG mode, written from the nvsmi_device_v12 DTD's shape
+ * (mig_devices/mig_device, remapped_rows, gpu_power_readings): no recorded one is
+ * in the fixtures, so this is the schema, not a capture.
+ */
+const MIG_XML = `<?xml version="1.0" ?>
+<!DOCTYPE nvidia_smi_log SYSTEM "nvsmi_device_v12.dtd">
+<nvidia_smi_log>
+  <driver_version>535.104.05</driver_version>
+  <gpu id="00000000:07:00.0">
+    <product_name>NVIDIA A100-SXM4-40GB</product_name>
+    <uuid>GPU-a</uuid>
+    <mig_mode><current_mig>Enabled</current_mig><pending_mig>Enabled</pending_mig></mig_mode>
+    <mig_devices>
+      <mig_device>
+        <index>0</index><gpu_instance_id>1</gpu_instance_id><compute_instance_id>0</compute_instance_id>
+        <fb_memory_usage><total>9856 MiB</total><reserved>0 MiB</reserved><used>13 MiB</used><free>9842 MiB</free></fb_memory_usage>
+      </mig_device>
+      <mig_device>
+        <index>1</index><gpu_instance_id>2</gpu_instance_id><compute_instance_id>0</compute_instance_id>
+        <fb_memory_usage><total>9856 MiB</total><reserved>0 MiB</reserved><used>4096 MiB</used><free>5760 MiB</free></fb_memory_usage>
+      </mig_device>
+    </mig_devices>
+    <ecc_errors><volatile><sram_correctable>1</sram_correctable><sram_uncorrectable>0</sram_uncorrectable><dram_correctable>2</dram_correctable><dram_uncorrectable>3</dram_uncorrectable></volatile></ecc_errors>
+    <remapped_rows><remapped_row_corr>0</remapped_row_corr><remapped_row_unc>1</remapped_row_unc><remapped_row_pending>Yes</remapped_row_pending><remapped_row_failure>No</remapped_row_failure></remapped_rows>
+    <gpu_power_readings><power_draw>61.94 W</power_draw><current_power_limit>400.00 W</current_power_limit></gpu_power_readings>
+    <clocks_throttle_reasons><clocks_throttle_reason_gpu_idle>Active</clocks_throttle_reason_gpu_idle><clocks_throttle_reason_hw_power_brake_slowdown>Active</clocks_throttle_reason_hw_power_brake_slowdown></clocks_throttle_reasons>
+    <utilization><gpu_util>N/A</gpu_util></utilization>
+  </gpu>
+</nvidia_smi_log>`;
+
+describe('nvidia-smi -q -x', () => {
+  it('reads MIG instances, v12 ECC and remapped rows, throttle reasons and the v12 power block', () => {
+    const r = parseNvidiaSmiXml(MIG_XML);
+    expect(r.problems).toEqual([]);
+    expect(r.mig).toEqual([
+      { gpu: '0', instance: '1/0', usedBytes: 13 * 1024 ** 2, totalBytes: 9856 * 1024 ** 2 },
+      { gpu: '0', instance: '2/0', usedBytes: 4096 * 1024 ** 2, totalBytes: 9856 * 1024 ** 2 },
+    ]);
+    const s = [...nvidiaSamples(r.gpus), ...migSamples(r.mig)];
+    expect(value(s, M.eccErrors, { type: 'corrected' })).toBe(3);
+    expect(value(s, M.eccErrors, { type: 'uncorrected' })).toBe(3);
+    expect(value(s, M.remappedRows, { type: 'uncorrectable' })).toBe(1);
+    expect(value(s, M.remappedPending)).toBe(1);
+    expect(value(s, M.remappedFailed)).toBe(0);
+    expect(value(s, M.power)).toBe(61.94);
+    expect(value(s, M.powerLimit)).toBe(400);
+    expect(value(s, M.utilization)).toBeUndefined();
+    expect(value(s, M.migEnabled)).toBe(1);
+    expect(value(s, M.migMemoryUsed, { instance_id: '2/0' })).toBe(4096 * 1024 ** 2);
+    const active = s.filter((x) => x.metric === M.clockEvent && x.value === 1).map((x) => x.labels?.reason);
+    expect(active).toEqual(['gpu_idle', 'hw_power_brake_slowdown']);
+  });
+
+  it('v13 moved the power draw: average_power_draw, and the limit is current_power_limit', () => {
+    const s = nvidiaSamples(parseNvidiaSmiXml(fixture('nvidia-xml/telegraf__rtx-3080-v13.xml')).gpus);
+    expect(value(s, M.power)).toBe(139.62);
+    expect(value(s, M.powerLimit)).toBe(320);
+    // v10 (GTX 1070 Ti): power_draw N/A is an absent series, not 0.
+    expect(value(nvidiaSamples(parseNvidiaSmiXml(fixture('nvidia-xml/telegraf__gtx-1070-ti.xml')).gpus), M.power)).toBeUndefined();
+  });
+
+  it('reports broken XML and a value it cannot read, and keeps the rest', () => {
+    expect(parseNvidiaSmiXml('<nvidia_smi_log><gpu>').problems[0]).toMatch(/^not XML/);
+    expect(parseNvidiaSmiXml('NVIDIA-SMI has failed').problems[0]).toMatch(/^not XML/);
+    const r = parseNvidiaSmiXml('<nvidia_smi_log><gpu id="0"><temperature><gpu_temp>hot</gpu_temp></temperature><fan_speed>40 %</fan_speed></gpu></nvidia_smi_log>');
+    expect(r.problems).toEqual(['gpu 0: temperature/gpu_temp: not a number: "hot"']);
+    expect(r.gpus[0]?.values.fanSpeed).toBe(0.4);
   });
 });

@@ -2,6 +2,7 @@
 import type { Sample } from '../../collector/contract.js';
 import { M } from './metrics.js';
 import { CLOCK_EVENT_REASONS, type GpuReading, type Property } from './parse/nvidia-smi.js';
+import type { MigDevice } from './parse/nvidia-xml.js';
 import type { TegraSample } from './parse/tegrastats.js';
 
 const MIB = 1024 ** 2;
@@ -54,6 +55,36 @@ export function nvidiaSamples(gpus: readonly GpuReading[]): Sample[] {
     put(M.migEnabled, 'migMode');
   }
   return out;
+}
+
+/** Samples of the MIG instances of `nvidia-smi -q -x`. */
+export function migSamples(devices: readonly MigDevice[]): Sample[] {
+  const out: Sample[] = [];
+  for (const d of devices) {
+    const labels = { gpu: d.gpu, instance_id: d.instance };
+    if (d.usedBytes !== undefined) out.push({ metric: M.migMemoryUsed, labels, value: d.usedBytes });
+    if (d.totalBytes !== undefined) out.push({ metric: M.migMemoryTotal, labels, value: d.totalBytes });
+  }
+  return out;
+}
+
+/** GPU memory per process name, at most `budget` names (the largest), the rest summed as "other". */
+export function processSamples(list: readonly { gpu: string; process: string; bytes?: number }[], budget: number): Sample[] {
+  const sums = new Map<string, { gpu: string; process: string; bytes: number }>();
+  for (const p of list) {
+    if (p.bytes === undefined) continue;
+    const k = `${p.gpu}\u0000${p.process}`;
+    const s = sums.get(k) ?? { gpu: p.gpu, process: p.process, bytes: 0 };
+    s.bytes += p.bytes;
+    sums.set(k, s);
+  }
+  const all = [...sums.values()].sort((a, b) => b.bytes - a.bytes);
+  const other = new Map<string, number>();
+  for (const s of all.slice(budget)) other.set(s.gpu, (other.get(s.gpu) ?? 0) + s.bytes);
+  return [
+    ...all.slice(0, budget).map((s) => ({ metric: M.processMemory, labels: { gpu: s.gpu, process: s.process }, value: s.bytes })),
+    ...[...other].map(([gpu, bytes]) => ({ metric: M.processMemory, labels: { gpu, process: 'other' }, value: bytes })),
+  ];
 }
 
 /** Samples of one tegrastats line. `budgets` are the configured rail budgets in watts. */

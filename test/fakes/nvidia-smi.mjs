@@ -7,6 +7,7 @@
 //   FAKE_NVIDIA_SMI_MODEL   capture to replay (default nvidia-l40s); FAKE_NVIDIA_SMI_PHASE idle|load
 //   FAKE_NVIDIA_SMI_MODE    normal | hang (ignores SIGTERM, never answers) | garbage | nodriver
 //   FAKE_NVIDIA_SMI_COUNT   a file that gets one line per invocation
+//   FAKE_NVIDIA_SMI_XML     what `-q -x` prints (default: the recorded Tesla T4 report)
 import { appendFileSync, readFileSync } from 'node:fs';
 import { setInterval } from 'node:timers';
 
@@ -28,6 +29,10 @@ if (mode === 'hang') {
   process.stdout.write('\u0000\u0001 %% Segmentation fault, lots of words, 12 MiB, [weird]\n');
   process.exit(0);
 } else {
+  if (args.includes('-q') && args.includes('-x')) {
+    process.stdout.write(readFileSync(process.env.FAKE_NVIDIA_SMI_XML ?? new URL('../nvidia-xml/telegraf__tesla-t4.xml', dir), 'utf8'));
+    process.exit(0);
+  }
   const help = args.find((a) => a === '--help-query-gpu');
   if (help) {
     process.stdout.write(readFileSync(new URL(`${model}__help-query-gpu.txt`, dir), 'utf8'));
@@ -36,7 +41,7 @@ if (mode === 'hang') {
   const query = args.find((a) => a.startsWith('--query-gpu=') || a.startsWith('--query-compute-apps='));
   const format = (args.find((a) => a.startsWith('--format=')) ?? '--format=csv').slice('--format='.length).split(',');
   if (!query) {
-    process.stderr.write('fake nvidia-smi: only --help-query-gpu, --query-gpu and --query-compute-apps are faked\n');
+    process.stderr.write('fake nvidia-smi: only -q -x, --help-query-gpu, --query-gpu and --query-compute-apps are faked\n');
     process.exit(2);
   }
   const apps = query.startsWith('--query-compute-apps=');
