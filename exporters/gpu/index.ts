@@ -8,8 +8,8 @@ import { defineExporter, type Finding } from '../../collector/contract.js';
 import { Duration, StringEnum } from '../../collector/config/schema-types.js';
 import { of, percent, valueOf } from '../../collector/samples.js';
 import { GPU_METRICS, M } from './metrics.js';
-import { NvidiaSmiSource, type NvidiaSmiConfig } from './nvidia-smi.js';
-import { TegrastatsStream, type TegrastatsConfig } from './tegrastats.js';
+import type { NvidiaSmiConfig } from './nvidia-smi.js';
+import type { TegrastatsConfig } from './tegrastats.js';
 
 interface GpuConfig {
   source: 'auto' | 'nvidia-smi' | 'tegrastats';
@@ -101,11 +101,12 @@ export const gpu = defineExporter<GpuConfig>({
     const hottest = Math.max(...of(samples, M.temperature).map((s) => s.value));
     return { findings, fine: `${infos.length} GPU${infos.length === 1 ? '' : 's'}${Number.isFinite(hottest) ? `, hottest ${hottest} °C` : ''}` };
   },
-  create(ctx, config) {
+  async create(ctx, config) {
     const source = config.source === 'auto' ? (existsSync(config.tegra_release_file) ? 'tegrastats' : 'nvidia-smi') : config.source;
     ctx.log.info({ source }, 'gpu source');
-    if (source === 'tegrastats') return new TegrastatsStream(ctx, config.tegrastats);
-    const smi = new NvidiaSmiSource(ctx, config.nvidia_smi);
+    // Loaded here, not at start-up: a host without a GPU configured pays nothing for them.
+    if (source === 'tegrastats') return new (await import('./tegrastats.js')).TegrastatsStream(ctx, config.tegrastats);
+    const smi = new (await import('./nvidia-smi.js')).NvidiaSmiSource(ctx, config.nvidia_smi);
     return { mode: 'pull', collect: (signal) => smi.collect(signal) };
   },
 });
