@@ -7,7 +7,8 @@
  * `health_status` with a top-level HealthStatus. Docker follows a deliberate stop's
  * `die` with `stop`, which is waited for and left alone; podman emits no `stop`, so
  * there a deliberate stop of a managed service is restarted: pause remediation (or
- * silence the service) first. The stream reconnects after the engine restarts.
+ * silence the service) first. A container its own restart policy brings back within
+that wait is left to the engine. The stream reconnects after the engine restarts.
  */
 import type { Logger } from 'pino';
 import type { DockerDriver } from './docker/driver.js';
@@ -53,8 +54,13 @@ export function serviceOf(attributes: Readonly<Record<string, string>>, services
   return attributes[OPT_IN_LABEL] === 'true' ? name : undefined;
 }
 
-/** How long a `die` waits for the `stop` that makes it deliberate (Docker sends it at once). */
+/**
+ * How long a `die` waits before the ladder starts: for the `stop` that makes it
+ * deliberate (Docker sends it at once), and for the engine's own restart policy to
+ * bring the container back (then the ladder is not needed). podman sends no `stop`.
+ */
 const STOP_GRACE_MS = 1000;
+const PODMAN_GRACE_MS = 300;
 
 export class ContainerEvents {
   private stream: NodeJS.ReadableStream | undefined;
@@ -142,8 +148,19 @@ export class ContainerEvents {
     clearTimeout(this.pendingDies.get(what.containerId));
     const t = setTimeout(() => {
       this.pendingDies.delete(what.containerId);
-      if (!this.engine.busy(service)) this.engine.onDetected(service, 'container_event', what.at || Date.now(), detail);
-    }, STOP_GRACE_MS);
+      if (this.engine.busy(service)) return;
+      // Its restart policy brought it back already: the engine did the job, nothing to race it on.
+      void this.driver
+        .inspect(what.containerId)
+        .catch(() => undefined)
+        .then((info) => {
+          if (info?.running) {
+            this.log.info({ service, container: info.name }, `${detail}: running again (its restart policy); not acting`);
+            return;
+          }
+          if (!this.engine.busy(service)) this.engine.onDetected(service, 'container_event', what.at || Date.now(), detail);
+        });
+    }, this.driver.isPodman ? PODMAN_GRACE_MS : STOP_GRACE_MS);
     t.unref();
     this.pendingDies.set(what.containerId, t);
   }

@@ -38,6 +38,7 @@ beforeAll(async () => {
   watch: { enabled: true, period: 1s, failure_threshold: 3 }
   services:
     - { name: crashy, container: ${N('crashy')}, recovery_deadline: 20s, stop_timeout: 1s }
+    - { name: selfheal, container: ${N('selfheal')}, recovery_deadline: 20s, stop_timeout: 1s }
     - { name: frozen, container: ${N('frozen')}, probe: { http: { url: "http://127.0.0.1:${frozenPort.port}/" }, timeout: 500ms }, recovery_deadline: 20s, stop_timeout: 1s }
   policies:
     - { match: { alertname: ServiceDown, remediate: "true" }, ladder: [{ action: restart, attempts: 2 }] }
@@ -52,7 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (missing) return;
   await rem?.stop();
-  removeContainers([N('crashy'), N('frozen'), N('other')]);
+  removeContainers([N('crashy'), N('frozen'), N('other'), N('selfheal')]);
   await engine?.stop();
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
@@ -92,6 +93,22 @@ describe.runIf(!missing)('fast paths on podman', () => {
     expect(rem.notified.slice(notified).filter((n) => n.kind === 'needs_human')).toEqual([]);
     expect(rem.journal.entries(incidentsOf('crashy')[0]!.id).some((e) => e.what === 'joined')).toBe(true);
   }, 60_000);
+
+  it('leaves a crash that the container\'s own restart policy has already undone to the engine', async () => {
+    await runWeb(N('selfheal'), { restart: 'always' });
+    const before = containerState(N('selfheal')).startedAt;
+    // A crash (the process killed from outside, as the OOM killer does): podman restarts it itself.
+    process.kill(Number(podman(['inspect', '--format', '{{.State.Pid}}', N('selfheal')])), 'SIGKILL');
+    await expect.poll(() => containerState(N('selfheal')).startedAt, { timeout: 5_000, interval: 50 }).not.toBe(before);
+    await new Promise((r) => setTimeout(r, 2000));
+    await rem.engine.idle();
+    expect(incidentsOf('selfheal')).toEqual([]);
+    expect(containerState(N('selfheal')).running).toBe(true);
+    // Started once, by the engine: the remediator did not restart it a second time.
+    const after = containerState(N('selfheal')).startedAt;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(containerState(N('selfheal')).startedAt).toBe(after);
+  }, 30_000);
 
   it('leaves a container that is not managed alone', async () => {
     await runWeb(N('other'), { optIn: false });

@@ -111,7 +111,7 @@ export interface WebContainer {
  */
 export async function runWeb(
   name: string,
-  options: { optIn?: boolean; volume?: string; labels?: Record<string, string>; port?: number | { port: number; release(): Promise<void> }; ignoreTerm?: boolean } = {},
+  options: { optIn?: boolean; volume?: string; labels?: Record<string, string>; port?: number | { port: number; release(): Promise<void> }; ignoreTerm?: boolean; restart?: 'always' | 'unless-stopped' | 'on-failure' } = {},
 ): Promise<WebContainer> {
   let port: number;
   if (typeof options.port === 'object') {
@@ -122,6 +122,7 @@ export async function runWeb(
   if (options.optIn ?? true) args.push('--label', 'homestation.remediate=true');
   for (const [k, v] of Object.entries(options.labels ?? {})) args.push('--label', `${k}=${v}`);
   if (options.volume) args.push('-v', `${options.volume}:/data`);
+  if (options.restart) args.push('--restart', options.restart);
   // ignoreTerm: a service that only dies by SIGKILL, so that a stop takes its whole grace period.
   const start = options.ignoreTerm
     ? 'mkdir -p /www && echo ok > /www/index.html && trap "" TERM && httpd -f -p 80 -h /www & trap "" TERM; while true; do sleep 1; done'
