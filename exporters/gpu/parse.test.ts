@@ -51,6 +51,11 @@ describe('tegrastats', () => {
     expect(s.temperatures.map((t) => t.sensor)).toEqual(['cpu', 'tj']);
     expect(s.rails.map((r) => r.name)).toEqual(['VDD_GPU_SOC', 'NC', 'VDDQ_VDD2_1V8AO', 'NC_2']);
     expect(s.rails[3]).toEqual({ name: 'NC_2', watts: 0.005, averageWatts: 0.004 });
+    // The three-value form: current/average/a third, read past.
+    expect(parseTegrastatsLine('RAM 1/2MB VDD_IN 5012mW/4980mW/7200mW VDD_SOC 1200/1100/1500').rails).toEqual([
+      { name: 'VDD_IN', watts: 5.012, averageWatts: 4.98 },
+      { name: 'VDD_SOC', watts: 1.2, averageWatts: 1.1 },
+    ]);
     expect(s.engines).toEqual([
       { name: 'vic', mhz: 729 },
       { name: 'ape', mhz: 174 },

@@ -10,7 +10,8 @@
  * - engines as `APE 150`, `VIC_FREQ 115`, `NVENC 716`, `NVDEC off` (MHz, or off);
  * - temperatures `name@45.5C`, with -256C for a powered-off zone (dropped);
  * - power rails `VDD_IN 3617mW/3617mW`, `VDD_IN 2930/3405`, `GPU 463/463` (Xavier,
- *   no VDD_ prefix), `VDD_GPU_SOC 2171mW` (current only), `598mW/598`; the same name
+ *   no VDD_ prefix), `VDD_GPU_SOC 2171mW` (current only), `598mW/598`, a third value
+ *   after current/average (read past, not exported); the same name
  *   twice (`NC`, not connected) is kept as `NC`, `NC_2`.
  *
  * A token this parser does not know is reported in `unknown` and the rest is kept.
@@ -60,7 +61,8 @@ export interface TegraSample {
 
 const LOAD = /^(?:(\d+(?:\.\d+)?)%)?(?:@\[?([\d,]*)\]?)?$/;
 const TEMP = /^([A-Za-z][\w-]*)@(-?\d+(?:\.\d+)?)C$/;
-const RAIL_VALUE = /^(\d+(?:\.\d+)?)(mW)?(?:\/(\d+(?:\.\d+)?)(mW)?)?$/;
+/** `cur`, `cur/avg`, or a third value after them (kept out: its meaning differs between releases). */
+const RAIL_VALUE = /^(\d+(?:\.\d+)?)(mW)?(?:\/(\d+(?:\.\d+)?)(mW)?)?(?:\/\d+(?:\.\d+)?(?:mW)?)?$/;
 const NAME = /^[A-Z][A-Z0-9_]*$/;
 const USED_TOTAL = /^(\d+)\/(\d+)(MB|kB)/;
 /** Powered-off thermal zones read -256 °C (and some boards print -40.. for absent ones: kept). */
