@@ -10,6 +10,7 @@ import { filesystem } from '../exporters/filesystem/index.js';
 import { gpu } from '../exporters/gpu/index.js';
 import { homeassistant } from '../exporters/homeassistant/index.js';
 import { mqtt } from '../exporters/mqtt/index.js';
+import { nas } from '../exporters/nas/index.js';
 
 export const EXPORTERS: readonly ExporterKind[] = [
   backup,
@@ -17,4 +18,5 @@ export const EXPORTERS: readonly ExporterKind[] = [
   gpu,
   homeassistant,
   mqtt,
+  nas,
 ];

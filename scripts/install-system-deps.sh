@@ -5,20 +5,23 @@
 # for the remediator's container tests, and Prometheus, Alertmanager and
 # blackbox_exporter for the detection-to-recovery test, Mosquitto for the MQTT
 # exporter (and mqtt2prometheus, Debian's prometheus-mqtt-exporter, for its bench), Chromium for
-# the status page's headless browser test. As root with apt-get it installs
+# the status page's headless browser test, FUSE (fuse3, python3-fusepy) for the NAS
+# exporter's hung-mount test. As root with apt-get it installs
 # what is missing; otherwise it prints the exact command, and fails in CI.
 set -euo pipefail
 
 # tool:package pairs
 NEEDED=(restic:restic borg:borgbackup borgmatic:borgmatic promtool:prometheus podman:podman runc:runc busybox:busybox-static
   amtool:prometheus-alertmanager prometheus-alertmanager:prometheus-alertmanager prometheus-blackbox-exporter:prometheus-blackbox-exporter
-  mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl prometheus-mqtt-exporter:prometheus-mqtt-exporter chromium:chromium)
+  mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl prometheus-mqtt-exporter:prometheus-mqtt-exporter chromium:chromium fusermount3:fuse3)
 
 missing=()
 for pair in "${NEEDED[@]}"; do
   tool=${pair%%:*} pkg=${pair#*:}
   command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# A Python module, not a command: the FAKE hung mount (test/fakes/hangfs.py) runs on Debian's python3.
+/usr/bin/python3 -c 'import fusepy' >/dev/null 2>&1 || missing+=(python3-fusepy)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

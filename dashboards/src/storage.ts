@@ -3,7 +3,7 @@ import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { dashboard, instant, problemCount, query, stat, table, timeseries } from './common.js';
 
 export const storage = () =>
-  dashboard('HomeStation / Storage', 'homestation-storage', 'Local disks: space, trend, inodes, read-only remounts.')
+  dashboard('HomeStation / Storage', 'homestation-storage', 'Local disks and NAS shares: mounted, answering, space, trend, inodes, read-only remounts.')
     .withRow(new RowBuilder('Status'))
     .withPanel(problemCount('Filesystems over 90%', '1 - homestation_filesystem_avail_bytes / homestation_filesystem_size_bytes > 0.9', 'Local filesystems with less than 10% available.'))
     .withPanel(stat('Read-only filesystems', 'sum(homestation_filesystem_readonly) or vector(0)', 'short', [{ value: null, color: 'blue' }], 'Mounted read-only, on purpose or after errors.'))
@@ -28,4 +28,26 @@ export const storage = () =>
         ),
       ),
     )
-    .withPanel(timeseries('Free inodes', 'short', 'Free inodes (0 total = no fixed inode count).', query('homestation_filesystem_files_free', '{{instance}} {{mountpoint}}')));
+    .withPanel(timeseries('Free inodes', 'short', 'Free inodes (0 total = no fixed inode count).', query('homestation_filesystem_files_free', '{{instance}} {{mountpoint}}')))
+    .withRow(new RowBuilder('NAS shares and tiers'))
+    .withPanel(problemCount('Shares not mounted', 'homestation_nas_mount_present == 0', 'Configured mounts that are not mounted.'))
+    .withPanel(problemCount('Shares not answering', 'homestation_nas_mount_responsive == 0', 'Mounts whose statfs did not answer in time: a dead server or network.'))
+    .withPanel(problemCount('Shares refusing writes', 'homestation_nas_mount_writable == 0', 'Mounted read-only, or the write test failed.'))
+    .withPanel(problemCount('Stuck probes', 'homestation_nas_stuck_probes > 0', 'Probe processes still waiting on a hung mount (at most one per mount).'))
+    .withPanel(
+      timeseries(
+        'Tier used',
+        'percentunit',
+        'Used share of each configured mount or tier (the last-known value while it does not answer).',
+        query('1 - homestation_nas_mount_avail_bytes / homestation_nas_mount_size_bytes', '{{instance}} {{tier}} {{mountpoint}}'),
+      ),
+    )
+    .withPanel(
+      timeseries(
+        'Tier days until full',
+        's',
+        'At the rate of the last day; only tiers that are filling up.',
+        query('homestation_nas_mount_avail_bytes / (-deriv(homestation_nas_mount_avail_bytes[1d]) > 0)', '{{instance}} {{tier}}'),
+      ),
+    )
+    .withPanel(timeseries('statfs time', 's', 'How long each mount took to answer statfs.', query('homestation_nas_mount_probe_seconds', '{{instance}} {{mountpoint}}')));

@@ -23,10 +23,17 @@ export const DEBIAN_PACKAGE: Record<string, string> = {
   openssl: 'openssl',
   'prometheus-mqtt-exporter': 'prometheus-mqtt-exporter',
   chromium: 'chromium',
+  fusermount3: 'fuse3',
+  'python3-fusepy': 'python3-fusepy',
+};
+
+/** "Tools" that are not commands: how to tell they are there. */
+const CHECKS: Record<string, string> = {
+  'python3-fusepy': "/usr/bin/python3 -c 'import fusepy'",
 };
 
 export function hasTool(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+  return spawnSync('sh', ['-c', CHECKS[tool] ?? `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 }
 
 export function missingToolsMessage(tools: readonly string[]): string | undefined {
