@@ -50,4 +50,9 @@ export const storage = () =>
         query('homestation_nas_mount_avail_bytes / (-deriv(homestation_nas_mount_avail_bytes[1d]) > 0)', '{{instance}} {{tier}}'),
       ),
     )
-    .withPanel(timeseries('statfs time', 's', 'How long each mount took to answer statfs.', query('homestation_nas_mount_probe_seconds', '{{instance}} {{mountpoint}}')));
+    .withPanel(timeseries('statfs time', 's', 'How long each mount took to answer statfs.', query('homestation_nas_mount_probe_seconds', '{{instance}} {{mountpoint}}')))
+    .withRow(new RowBuilder('md RAID'))
+    .withPanel(problemCount('Arrays degraded or inactive', 'homestation_nas_md_degraded_disks > 0 or homestation_nas_md_active == 0', 'md arrays missing members, or not running.'))
+    .withPanel(problemCount('Arrays rebuilding', 'max without (action) (homestation_nas_md_sync_active{action=~"recovery|reshape"}) == 1', 'md arrays recovering onto a member or reshaping.'))
+    .withPanel(table('md arrays', 'Members of each md array by state.', instant('homestation_nas_md_disks').refId('disks')))
+    .withPanel(timeseries('Sync progress', 'percentunit', 'Progress of the resync, recovery, check or reshape running.', query('homestation_nas_md_sync_progress_ratio', '{{instance}} {{array}}')));

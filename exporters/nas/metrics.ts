@@ -13,6 +13,15 @@ export const M = {
   files: 'homestation_nas_mount_files',
   filesFree: 'homestation_nas_mount_files_free',
   stuckProbes: 'homestation_nas_stuck_probes',
+  mdInfo: 'homestation_nas_md_info',
+  mdActive: 'homestation_nas_md_active',
+  mdReadonly: 'homestation_nas_md_readonly',
+  mdDisks: 'homestation_nas_md_disks',
+  mdDegraded: 'homestation_nas_md_degraded_disks',
+  mdSync: 'homestation_nas_md_sync_active',
+  mdSyncProgress: 'homestation_nas_md_sync_progress_ratio',
+  mdSyncFinish: 'homestation_nas_md_sync_finish_seconds',
+  mdSize: 'homestation_nas_md_size_bytes',
 } as const;
 
 const mount = ['mountpoint', 'tier'] as const;
@@ -38,4 +47,23 @@ export const NAS_METRICS: MetricSpec[] = [
     labels: [],
     help: 'Probe processes still waiting on a hung mount past their deadline: at most one per mount and kind, never more.',
   },
+  { name: M.mdInfo, type: 'gauge', labels: ['array', 'level'], help: 'Always 1 for each md RAID array in /proc/mdstat, with its RAID level.' },
+  { name: M.mdActive, type: 'gauge', labels: ['array'], help: '1 if the md array is active, 0 if inactive (assembled from too few members, or stopped).' },
+  { name: M.mdReadonly, type: 'gauge', labels: ['array'], help: '1 if the md array is read-only or auto-read-only.' },
+  {
+    name: M.mdDisks,
+    type: 'gauge',
+    labels: ['array', 'state'],
+    help: 'Members of the md array by state: expected and in_use (from [n/m], redundant levels only), failed (F) and spare (S).',
+  },
+  { name: M.mdDegraded, type: 'gauge', labels: ['array'], help: 'Members an md array with redundancy is missing (expected minus in use): above 0 it is degraded.' },
+  {
+    name: M.mdSync,
+    type: 'gauge',
+    labels: ['array', 'action'],
+    help: '1 while the md array runs (or waits for) this sync action (resync, recovery, check, repair, reshape), 0 otherwise; every action is present.',
+  },
+  { name: M.mdSyncProgress, type: 'gauge', unit: 'ratio', labels: ['array'], help: 'Progress of the running md sync action, 0..1.' },
+  { name: M.mdSyncFinish, type: 'gauge', unit: 'seconds', labels: ['array'], help: 'Time the running md sync action expects to need still.' },
+  { name: M.mdSize, type: 'gauge', unit: 'bytes', labels: ['array'], help: 'Size of the md array.' },
 ];
