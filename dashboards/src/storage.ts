@@ -51,6 +51,21 @@ export const storage = () =>
       ),
     )
     .withPanel(timeseries('statfs time', 's', 'How long each mount took to answer statfs.', query('homestation_nas_mount_probe_seconds', '{{instance}} {{mountpoint}}')))
+    .withRow(new RowBuilder('Disks'))
+    .withPanel(problemCount('Disks failing SMART', 'homestation_nas_disk_smart_passed == 0', 'Disks whose own SMART assessment says FAILING.'))
+    .withPanel(problemCount('Disks at risk', 'homestation_nas_disk_at_risk == 1', 'Disks with bad sectors, media errors, a critical warning or a failed self-test (passing SMART or not).'))
+    .withPanel(problemCount('Disks asleep', 'homestation_nas_disk_standby == 1', 'Disks that were asleep at the last poll and left asleep.'))
+    .withPanel(table('Disks', 'Every disk smartctl reads: model, serial, firmware.', instant('homestation_nas_disk_info').refId('info')))
+    .withPanel(timeseries('Disk temperature', 'celsius', 'Disk temperatures (NASDiskTooHot at 60 °C).', query('homestation_nas_disk_temperature_celsius', '{{instance}} {{disk}}')))
+    .withPanel(
+      timeseries(
+        'Bad sectors',
+        'short',
+        'Reallocated and pending sectors: a count that grows predicts a failure.',
+        query('homestation_nas_disk_reallocated_sectors', '{{instance}} {{disk}} reallocated'),
+        query('homestation_nas_disk_pending_sectors', '{{instance}} {{disk}} pending'),
+      ),
+    )
     .withRow(new RowBuilder('md RAID'))
     .withPanel(problemCount('Arrays degraded or inactive', 'homestation_nas_md_degraded_disks > 0 or homestation_nas_md_active == 0', 'md arrays missing members, or not running.'))
     .withPanel(problemCount('Arrays rebuilding', 'max without (action) (homestation_nas_md_sync_active{action=~"recovery|reshape"}) == 1', 'md arrays recovering onto a member or reshaping.'))

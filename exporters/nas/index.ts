@@ -1,19 +1,21 @@
 /**
  * The NAS: are the shares and storage tiers mounted, answering, writable, and how
  * full are they, without HomeStation ever hanging on a dead server. (Disks, md
- * RAID arrays from /proc/mdstat; disks (smartctl) and ZFS are the next parts.)
+ * RAID arrays from /proc/mdstat, disks through smartctl; ZFS is the next part.)
  */
 import { Type } from '@sinclair/typebox';
 import { defineExporter, type Finding } from '../../collector/contract.js';
 import { Duration } from '../../collector/config/schema-types.js';
 import { of, percent, valueOf } from '../../collector/samples.js';
 import { M, NAS_METRICS } from './metrics.js';
+import type { DisksConfig } from './disks.js';
 import type { MountConfig } from './mounts.js';
 
 interface NasConfig {
   mounts: MountConfig[];
   mounts_file: string;
   md: { enabled: boolean; mdstat_file: string };
+  disks: DisksConfig;
 }
 
 export const nas = defineExporter<NasConfig>({
@@ -33,6 +35,29 @@ export const nas = defineExporter<NasConfig>({
       { default: [], description: 'The mounts to watch.' },
     )),
     mounts_file: Type.Optional(Type.String({ default: '/proc/self/mounts', description: 'The mount table (in a container: /host/proc/1/mounts).' })),
+    disks: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ default: true, description: 'Read the disks with smartctl (smartmontools 7+, as root).' })),
+          command: Type.Optional(Type.String({ default: 'smartctl', description: 'smartctl, or its full path.' })),
+          devices: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  name: Type.String({ description: 'The device: /dev/sda, /dev/nvme0, /dev/bus/0.' }),
+                  type: Type.Optional(Type.String({ description: 'smartctl -d TYPE: sat, nvme, megaraid,N, usbjmicron...' })),
+                },
+                { additionalProperties: false },
+              ),
+              { default: [], description: 'Devices to read; empty: what smartctl --scan-open finds.' },
+            ),
+          ),
+          interval: Type.Optional(Duration({ default: '30m', description: 'How often the disks are read (a sleeping disk is not woken: -n standby).' })),
+          timeout: Type.Optional(Duration({ default: '30s', description: 'How long one smartctl may take.' })),
+        },
+        { additionalProperties: false, default: {} },
+      ),
+    ),
     md: Type.Optional(
       Type.Object(
         {
@@ -46,7 +71,7 @@ export const nas = defineExporter<NasConfig>({
   defaults: { interval: '30s', timeout: '10s' },
   metrics: NAS_METRICS,
   validate(config) {
-    if (!config.mounts.length && !config.md.enabled) return [{ path: ['mounts'], message: 'nothing to watch: list mounts, or leave md enabled' }];
+    if (!config.mounts.length && !config.md.enabled && !config.disks.enabled) return [{ path: ['mounts'], message: 'nothing to watch: list mounts, or leave md or disks enabled' }];
     const seen = new Set<string>();
     return config.mounts.flatMap((m, i) => {
       if (seen.has(m.path)) return [{ path: ['mounts', i, 'path'], message: `${m.path} is listed twice` }];
@@ -70,6 +95,14 @@ export const nas = defineExporter<NasConfig>({
       const avail = valueOf(samples, M.avail, l);
       if (size && avail !== undefined && avail / size < 0.05) findings.push({ severity: 'critical', subject, problem: `is almost full: ${percent(avail / size)} free` });
     }
+    for (const d of of(samples, M.diskAtRisk)) {
+      const disk = d.labels?.disk ?? '';
+      const info = of(samples, M.diskInfo).find((x) => x.labels?.disk === disk)?.labels;
+      const subject = `disk ${disk}${info?.model ? ` (${info.model})` : ''}`;
+      if (valueOf(samples, M.diskPassed, { disk }) === 0) findings.push({ severity: 'critical', subject, problem: 'fails its SMART self-assessment: replace it' });
+      else if (d.value === 1) findings.push({ severity: 'warning', subject, problem: 'passes SMART but is at risk (bad sectors, media errors or a failed self-test)' });
+    }
+    if (valueOf(samples, M.smartctlUp, {}) === 0) findings.push({ severity: 'warning', subject: 'smartctl', problem: 'could not read the disks (see the log)' });
     const arrays = of(samples, M.mdInfo);
     for (const a of arrays) {
       const array = a.labels?.array ?? '';
@@ -90,11 +123,21 @@ export const nas = defineExporter<NasConfig>({
   async create(ctx, config) {
     const { MountWatch } = await import('./mounts.js');
     const { readMd } = await import('./md.js');
+    const { DiskPoller } = await import('./disks.js');
     const watch = new MountWatch(ctx, config.mounts, config.mounts_file);
+    const disks = config.disks.enabled ? new DiskPoller(ctx, config.disks) : undefined;
+    disks?.start();
     return {
       mode: 'pull',
-      collect: async (signal) => [...(config.mounts.length ? await watch.collect(signal) : []), ...(config.md.enabled ? await readMd(ctx, config.md.mdstat_file, signal) : [])],
-      stop: async () => watch.stop(),
+      collect: async (signal) => [
+        ...(config.mounts.length ? await watch.collect(signal) : []),
+        ...(config.md.enabled ? await readMd(ctx, config.md.mdstat_file, signal) : []),
+        ...(disks?.samples() ?? []),
+      ],
+      stop: async () => {
+        watch.stop();
+        disks?.stop();
+      },
     };
   },
 });

@@ -2,6 +2,7 @@
 import type { Sample } from '../../collector/contract.js';
 import { M } from './metrics.js';
 import type { MdArray, SyncAction } from './parse/mdstat.js';
+import { EXIT_BITS, type DiskReading } from './parse/smartctl.js';
 
 const ACTIONS: readonly SyncAction[] = ['resync', 'recovery', 'check', 'repair', 'reshape'];
 
@@ -24,5 +25,37 @@ export function mdSamples(arrays: readonly MdArray[]): Sample[] {
     if (a.sync?.finishSeconds !== undefined) out.push({ metric: M.mdSyncFinish, labels: { array }, value: a.sync.finishSeconds });
     if (a.sizeBytes !== undefined) out.push({ metric: M.mdSize, labels: { array }, value: a.sizeBytes });
   }
+  return out;
+}
+
+/** One disk's last reading; `standby` is whether the last poll found it asleep. */
+export function diskSamples(r: DiskReading, readAt: number, standby: boolean): Sample[] {
+  const disk = r.disk;
+  const out: Sample[] = [
+    { metric: M.diskInfo, labels: { disk, model: r.model, serial: r.serial, firmware: r.firmware, protocol: r.protocol }, value: 1 },
+    ...EXIT_BITS.map(([flag, bit]) => ({ metric: M.diskStatus, labels: { disk, flag }, value: (r.exitStatus >> bit) & 1 })),
+    { metric: M.diskAtRisk, labels: { disk }, value: r.atRisk ? 1 : 0 },
+    { metric: M.diskStandby, labels: { disk }, value: standby ? 1 : 0 },
+    { metric: M.diskReadingTime, labels: { disk }, value: readAt / 1000 },
+  ];
+  const put = (metric: string, value: number | undefined) => {
+    if (value !== undefined) out.push({ metric, labels: { disk }, value });
+  };
+  put(M.diskPassed, r.passed === undefined ? undefined : r.passed ? 1 : 0);
+  put(M.diskTemperature, r.temperatureCelsius);
+  put(M.diskPowerOn, r.powerOnHours === undefined ? undefined : r.powerOnHours * 3600);
+  put(M.diskReallocated, r.reallocatedSectors);
+  put(M.diskPending, r.pendingSectors);
+  put(M.diskOfflineUncorrectable, r.offlineUncorrectable);
+  put(M.diskReportedUncorrectable, r.reportedUncorrectable);
+  put(M.diskCommandTimeouts, r.commandTimeouts);
+  put(M.diskMediaErrors, r.mediaErrors);
+  put(M.diskGrownDefects, r.grownDefects);
+  put(M.diskCriticalWarning, r.nvmeCriticalWarning);
+  put(M.diskUsed, r.percentageUsed);
+  put(M.diskSpare, r.availableSpare);
+  put(M.diskSpareThreshold, r.availableSpareThreshold);
+  put(M.diskSelfTestPassed, r.selfTest === undefined ? undefined : r.selfTest.passed ? 1 : 0);
+  put(M.diskSelfTestAge, r.selfTest?.hoursAgo === undefined ? undefined : r.selfTest.hoursAgo * 3600);
   return out;
 }
