@@ -66,6 +66,12 @@ export const storage = () =>
         query('homestation_nas_disk_pending_sectors', '{{instance}} {{disk}} pending'),
       ),
     )
+    .withRow(new RowBuilder('ZFS pools'))
+    .withPanel(problemCount('Pools not ONLINE', 'homestation_nas_zpool_state{state="ONLINE"} == 0', 'ZFS pools DEGRADED, FAULTED, UNAVAIL or SUSPENDED.'))
+    .withPanel(problemCount('Pools with data errors', 'homestation_nas_zpool_data_errors > 0', 'Pools with permanent data errors (corruption).'))
+    .withPanel(problemCount('Pools scrub overdue', '(time() - homestation_nas_zpool_last_scrub_timestamp_seconds > 35 * 86400) or homestation_nas_zpool_scrubbed == 0', 'Pools not scrubbed for 35 days, or never.'))
+    .withPanel(timeseries('Pool used', 'percentunit', 'Allocated share of each pool.', query('homestation_nas_zpool_allocated_bytes / homestation_nas_zpool_size_bytes', '{{instance}} {{pool}}')))
+    .withPanel(timeseries('Scrub and resilver progress', 'percentunit', 'Progress of the running scrub or resilver.', query('homestation_nas_zpool_scan_progress_ratio', '{{instance}} {{pool}}')))
     .withRow(new RowBuilder('md RAID'))
     .withPanel(problemCount('Arrays degraded or inactive', 'homestation_nas_md_degraded_disks > 0 or homestation_nas_md_active == 0', 'md arrays missing members, or not running.'))
     .withPanel(problemCount('Arrays rebuilding', 'max without (action) (homestation_nas_md_sync_active{action=~"recovery|reshape"}) == 1', 'md arrays recovering onto a member or reshaping.'))

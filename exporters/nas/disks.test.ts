@@ -111,7 +111,7 @@ describe('disks through the exporter (FAKE smartctl replaying real outputs)', ()
     process.env.FAKE_SMARTCTL_COUNT = count;
     process.env.FAKE_SMARTCTL_DEVICES = JSON.stringify(DEVICES);
     const { log, lines } = memoryLogger();
-    const runner = runnerFor(nas, { name: 'nas', interval: '200ms', md: { enabled: false }, disks: { command: SMARTCTL, ...disks } }, { log });
+    const runner = runnerFor(nas, { name: 'nas', interval: '200ms', md: { enabled: false }, zfs: { enabled: 'false' }, disks: { command: SMARTCTL, ...disks } }, { log });
     runner.start();
     cleanups.push(() => runner.stop(), () => rmSync(tmp, { recursive: true, force: true }));
     return { runner, lines, count };

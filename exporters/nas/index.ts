@@ -1,21 +1,23 @@
 /**
  * The NAS: are the shares and storage tiers mounted, answering, writable, and how
  * full are they, without HomeStation ever hanging on a dead server. (Disks, md
- * RAID arrays from /proc/mdstat, disks through smartctl; ZFS is the next part.)
+ * RAID arrays from /proc/mdstat, disks through smartctl, ZFS pools through zpool.)
  */
 import { Type } from '@sinclair/typebox';
 import { defineExporter, type Finding } from '../../collector/contract.js';
-import { Duration } from '../../collector/config/schema-types.js';
+import { Duration, StringEnum } from '../../collector/config/schema-types.js';
 import { of, percent, valueOf } from '../../collector/samples.js';
 import { M, NAS_METRICS } from './metrics.js';
 import type { DisksConfig } from './disks.js';
 import type { MountConfig } from './mounts.js';
+import type { ZfsConfig } from './zfs.js';
 
 interface NasConfig {
   mounts: MountConfig[];
   mounts_file: string;
   md: { enabled: boolean; mdstat_file: string };
   disks: DisksConfig;
+  zfs: ZfsConfig;
 }
 
 export const nas = defineExporter<NasConfig>({
@@ -58,6 +60,18 @@ export const nas = defineExporter<NasConfig>({
         { additionalProperties: false, default: {} },
       ),
     ),
+    zfs: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            StringEnum(['auto', 'true', 'false'] as const, { default: 'auto', description: 'auto: read ZFS pools where zpool is installed, say nothing where it is not.' }),
+          ),
+          command: Type.Optional(Type.String({ default: 'zpool', description: 'zpool, or its full path.' })),
+          timeout: Type.Optional(Duration({ default: '5s', description: 'How long zpool status and zpool list may take (a suspended pool can hang them).' })),
+        },
+        { additionalProperties: false, default: {} },
+      ),
+    ),
     md: Type.Optional(
       Type.Object(
         {
@@ -71,7 +85,9 @@ export const nas = defineExporter<NasConfig>({
   defaults: { interval: '30s', timeout: '10s' },
   metrics: NAS_METRICS,
   validate(config) {
-    if (!config.mounts.length && !config.md.enabled && !config.disks.enabled) return [{ path: ['mounts'], message: 'nothing to watch: list mounts, or leave md or disks enabled' }];
+    if (!config.mounts.length && !config.md.enabled && !config.disks.enabled && config.zfs.enabled === 'false') {
+      return [{ path: ['mounts'], message: 'nothing to watch: list mounts, or leave md, disks or zfs enabled' }];
+    }
     const seen = new Set<string>();
     return config.mounts.flatMap((m, i) => {
       if (seen.has(m.path)) return [{ path: ['mounts', i, 'path'], message: `${m.path} is listed twice` }];
@@ -102,6 +118,12 @@ export const nas = defineExporter<NasConfig>({
       if (valueOf(samples, M.diskPassed, { disk }) === 0) findings.push({ severity: 'critical', subject, problem: 'fails its SMART self-assessment: replace it' });
       else if (d.value === 1) findings.push({ severity: 'warning', subject, problem: 'passes SMART but is at risk (bad sectors, media errors or a failed self-test)' });
     }
+    for (const st of of(samples, M.poolState).filter((x) => x.value === 1 && x.labels?.state !== 'ONLINE')) {
+      findings.push({ severity: 'critical', subject: `ZFS pool ${st.labels?.pool}`, problem: `is ${st.labels?.state}` });
+    }
+    for (const e of of(samples, M.poolDataErrors).filter((x) => x.value > 0)) {
+      findings.push({ severity: 'critical', subject: `ZFS pool ${e.labels?.pool}`, problem: `has ${e.value} permanent data error${e.value === 1 ? '' : 's'}` });
+    }
     if (valueOf(samples, M.smartctlUp, {}) === 0) findings.push({ severity: 'warning', subject: 'smartctl', problem: 'could not read the disks (see the log)' });
     const arrays = of(samples, M.mdInfo);
     for (const a of arrays) {
@@ -124,6 +146,8 @@ export const nas = defineExporter<NasConfig>({
     const { MountWatch } = await import('./mounts.js');
     const { readMd } = await import('./md.js');
     const { DiskPoller } = await import('./disks.js');
+    const { ZfsReader } = await import('./zfs.js');
+    const zfs = config.zfs.enabled === 'false' ? undefined : new ZfsReader(ctx, config.zfs);
     const watch = new MountWatch(ctx, config.mounts, config.mounts_file);
     const disks = config.disks.enabled ? new DiskPoller(ctx, config.disks) : undefined;
     disks?.start();
@@ -133,6 +157,7 @@ export const nas = defineExporter<NasConfig>({
         ...(config.mounts.length ? await watch.collect(signal) : []),
         ...(config.md.enabled ? await readMd(ctx, config.md.mdstat_file, signal) : []),
         ...(disks?.samples() ?? []),
+        ...((await zfs?.samples()) ?? []),
       ],
       stop: async () => {
         watch.stop();

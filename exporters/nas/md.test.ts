@@ -74,13 +74,13 @@ describe('/proc/mdstat', () => {
   });
 
   it('through the exporter, with the procfs file pointed at a fixture; no md driver is no error', async () => {
-    const runner = runnerFor(nas, { name: 'nas', disks: { enabled: false }, md: { mdstat_file: fileURLToPath(new URL('issue-node_exporter-261__degraded-raid5-failed-member.txt', dir)) } });
+    const runner = runnerFor(nas, { name: 'nas', disks: { enabled: false }, zfs: { enabled: 'false' }, md: { mdstat_file: fileURLToPath(new URL('issue-node_exporter-261__degraded-raid5-failed-member.txt', dir)) } });
     await runner.collectOnce();
     expect(runner.status().up).toBe(true);
     expect(runner.status().samples.find((s) => s.metric === M.mdDegraded && s.labels?.array === 'md5')?.value).toBe(1);
     const review = nas.review!(runner.status().samples, Date.now());
     expect(review.findings).toEqual([{ severity: 'critical', subject: 'md array md5', problem: 'is degraded: 1 member missing, 1 failed' }]);
-    const none = runnerFor(nas, { name: 'nas', disks: { enabled: false }, md: { mdstat_file: '/nonexistent/mdstat' } });
+    const none = runnerFor(nas, { name: 'nas', disks: { enabled: false }, zfs: { enabled: 'false' }, md: { mdstat_file: '/nonexistent/mdstat' } });
     await none.collectOnce();
     expect(none.status().up).toBe(true);
     expect(none.status().samples).toEqual([]);

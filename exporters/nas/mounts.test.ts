@@ -71,6 +71,7 @@ describe.runIf(canMount)('mounts, for real', () => {
     const runner = runnerFor(nas, {
       name: 'nas',
       disks: { enabled: false },
+      zfs: { enabled: 'false' },
       md: { enabled: false },
       mounts: [{ path: data, tier: 'fast', write_test: true }, { path: ro, tier: 'archive', write_test: true }, { path: missing, tier: 'media' }],
     });
@@ -116,7 +117,7 @@ describe.runIf(canMount)('a hung network mount, through homestation run', () => 
     }
     const port = await freePort();
     const config = join(dir, 'homestation.yaml');
-    writeFileSync(config, `server: { host: 127.0.0.1, port: ${port} }\nexporters:\n  nas:\n    - name: nas\n      interval: 200ms\n      timeout: 2s\n      disks: { enabled: false }\n      md: { enabled: false }\n      mounts:\n        - { path: ${mnt}, tier: share, timeout: 500ms }\n`);
+    writeFileSync(config, `server: { host: 127.0.0.1, port: ${port} }\nexporters:\n  nas:\n    - name: nas\n      interval: 200ms\n      timeout: 2s\n      disks: { enabled: false }\n      zfs: { enabled: 'false' }\n      md: { enabled: false }\n      mounts:\n        - { path: ${mnt}, tier: share, timeout: 500ms }\n`);
     const daemon = await startDaemon(['--config', config]);
     // [s]tat: not the sh -c running pgrep, whose own command line holds the pattern.
     const probes = () => Number(sh(`pgrep -fc "[s]tat -f --printf .* ${mnt}"`).stdout.trim() || "0");

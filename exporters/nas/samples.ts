@@ -3,6 +3,7 @@ import type { Sample } from '../../collector/contract.js';
 import { M } from './metrics.js';
 import type { MdArray, SyncAction } from './parse/mdstat.js';
 import { EXIT_BITS, type DiskReading } from './parse/smartctl.js';
+import { POOL_STATES, type PoolCapacity, type PoolStatus } from './parse/zpool.js';
 
 const ACTIONS: readonly SyncAction[] = ['resync', 'recovery', 'check', 'repair', 'reshape'];
 
@@ -57,5 +58,34 @@ export function diskSamples(r: DiskReading, readAt: number, standby: boolean): S
   put(M.diskSpareThreshold, r.availableSpareThreshold);
   put(M.diskSelfTestPassed, r.selfTest === undefined ? undefined : r.selfTest.passed ? 1 : 0);
   put(M.diskSelfTestAge, r.selfTest?.hoursAgo === undefined ? undefined : r.selfTest.hoursAgo * 3600);
+  return out;
+}
+
+export function zfsSamples(status: readonly PoolStatus[], list: readonly PoolCapacity[]): Sample[] {
+  const out: Sample[] = [];
+  for (const p of status) {
+    const pool = p.name;
+    for (const state of POOL_STATES) out.push({ metric: M.poolState, labels: { pool, state }, value: p.state === state ? 1 : 0 });
+    for (const kind of ['scrub', 'resilver'] as const) out.push({ metric: M.poolScanActive, labels: { pool, kind }, value: p.scan?.kind === kind && p.scan.state === 'in_progress' ? 1 : 0 });
+    if (p.scan?.state === 'in_progress' && p.scan.progress !== undefined) out.push({ metric: M.poolScanProgress, labels: { pool }, value: p.scan.progress });
+    const scrubbed = p.scan?.kind === 'scrub' && p.scan.state === 'finished' && p.scan.endedAt !== undefined;
+    out.push({ metric: M.poolScrubbed, labels: { pool }, value: scrubbed ? 1 : 0 });
+    if (scrubbed) out.push({ metric: M.poolLastScrub, labels: { pool }, value: (p.scan!.endedAt as number) / 1000 });
+    out.push({ metric: M.poolDataErrors, labels: { pool }, value: p.dataErrors });
+    // The first row of the tree is the pool itself: its state is poolState's.
+    for (const v of p.vdevs.slice(1)) {
+      out.push({ metric: M.vdevOnline, labels: { pool, vdev: v.name }, value: v.state === 'ONLINE' ? 1 : 0 });
+      for (const [kind, value] of [['read', v.read], ['write', v.write], ['checksum', v.checksum]] as const) out.push({ metric: M.vdevErrors, labels: { pool, vdev: v.name, kind }, value });
+    }
+  }
+  for (const c of list) {
+    const labels = { pool: c.name };
+    if (c.sizeBytes !== undefined) out.push({ metric: M.poolSize, labels, value: c.sizeBytes });
+    if (c.allocatedBytes !== undefined) out.push({ metric: M.poolAllocated, labels, value: c.allocatedBytes });
+    if (c.freeBytes !== undefined) out.push({ metric: M.poolFree, labels, value: c.freeBytes });
+    if (c.fragmentation !== undefined) out.push({ metric: M.poolFragmentation, labels, value: c.fragmentation });
+    // A pool zpool list knows but zpool status did not print (it hung on it): its state from the list.
+    if (!status.some((p) => p.name === c.name) && c.health) for (const state of POOL_STATES) out.push({ metric: M.poolState, labels: { pool: c.name, state }, value: c.health === state ? 1 : 0 });
+  }
   return out;
 }

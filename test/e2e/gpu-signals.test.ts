@@ -8,7 +8,7 @@
  * born at 0, a healthy GPU fires nothing, the rail budget join matches the labels
  * the exporter really emits, and a hung nvidia-smi fires GPUExporterNotResponsive.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,11 @@ beforeAll(async () => {
   const wrapper = join(dir, 'nvidia-smi');
   writeFileSync(wrapper, `#!/bin/sh\nFAKE_NVIDIA_SMI_MODE=$(cat ${join(dir, 'mode')}) FAKE_NVIDIA_SMI_MODEL=nvidia-h100-mig exec ${SMI} "$@"\n`);
   chmodSync(wrapper, 0o755);
+  // One board's lines, as a real tegrastats prints them (the same rails every line): the Orin Nano JetPack 6 capture.
+  const orin = readFileSync(fileURLToPath(new URL('../../exporters/gpu/fixtures/tegrastats/beszel__agent-gpu_test-jetson-lines.txt', import.meta.url)), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('11-15-2024'))!;
+  writeFileSync(join(dir, 'orin.txt'), `${orin}\n`);
   const config = join(dir, 'homestation.yaml');
   writeFileSync(
     config,
@@ -69,7 +74,7 @@ exporters:
 `,
   );
   parts = startTools(files, ports, dir, ['prometheus']);
-  collector = await startDaemon(['--config', config]);
+  collector = await startDaemon(['--config', config], { FAKE_TEGRASTATS_LINES: join(dir, 'orin.txt') });
 }, 120_000);
 
 afterAll(async () => {

@@ -1,0 +1,138 @@
+/**
+ * ZFS: the zpool parsers over the recorded real outputs (fixtures/zpool, SOURCE.txt),
+ * golden files, and the exporter with the FAKE zpool of test/fakes (a degraded pool,
+ * a scrub in progress, a hang, garbage, no ZFS at all).
+ */
+process.env.TZ = 'UTC'; // zpool prints local time: the golden files are made in UTC.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { InstanceRunner } from '../../collector/instance-runner.js';
+import { exposeSamples } from '../../test/helpers/exposition.js';
+import { memoryLogger, runnerFor } from '../../test/helpers/runner.js';
+import { requireTools } from '../../test/helpers/tools.js';
+import { nas } from './index.js';
+import { M } from './metrics.js';
+import { parseZpoolList, parseZpoolStatus } from './parse/zpool.js';
+import { zfsSamples } from './samples.js';
+
+const dir = new URL('./fixtures/zpool/', import.meta.url);
+const goldenDir = new URL('./fixtures/golden/', import.meta.url);
+const ZPOOL = fileURLToPath(new URL('../../test/fakes/zpool.mjs', import.meta.url));
+const fixture = (f: string) => readFileSync(new URL(f, dir), 'utf8');
+const statusCases = readdirSync(dir).filter((f) => f.startsWith('zpool-status-exporter__'));
+const pool = (f: string) => parseZpoolStatus(fixture(f)).pools[0]!;
+
+describe('zpool status and zpool list', () => {
+  it('reads every recorded status without a line it does not understand', () => {
+    for (const f of statusCases) expect({ f, problems: parseZpoolStatus(fixture(f)).problems }).toEqual({ f, problems: [] });
+  });
+
+  it('a degraded pool: the UNAVAIL disk and its mirror are not online', () => {
+    const p = pool('zpool-status-exporter__input-01-corrupted.txt');
+    expect(p.state).toBe('DEGRADED');
+    expect(p.vdevs.map((v) => `${v.depth}:${v.name}:${v.state}`)).toEqual(['0:dummy:DEGRADED', '1:mirror-0:ONLINE', '2:loop0:ONLINE', '2:loop1:ONLINE', '1:mirror-1:DEGRADED', '2:loop2:ONLINE', '2:loop3:UNAVAIL']);
+    expect(p.scan).toEqual({ kind: 'scrub', state: 'finished', endedAt: Date.UTC(2024, 1, 10, 20, 34, 42), errors: 0 });
+  });
+
+  it('an ONLINE pool with data corruption; a scrub in progress; a new pool never scrubbed', () => {
+    expect(pool('zpool-status-exporter__input-02-online-data-corruption.txt')).toMatchObject({ state: 'ONLINE', dataErrors: 1, scan: { errors: 1 } });
+    expect(pool('zpool-status-exporter__input-04-scrub-progress.txt').scan).toEqual({ kind: 'scrub', state: 'in_progress', progress: 0 });
+    const fresh = pool('zpool-status-exporter__input-10-new-pool.txt');
+    expect(fresh.scan).toBeUndefined();
+    const s = zfsSamples([fresh], []);
+    expect(s.find((x) => x.metric === M.poolScrubbed)?.value).toBe(0);
+    expect(s.find((x) => x.metric === M.poolLastScrub)).toBeUndefined();
+  });
+
+  it('zpool list -p: a FAULTED pool with every value "-" is absent values, not zeros; vdev rows are not pools', () => {
+    expect(parseZpoolList(fixture('netdata__zfspool-testdata__zpool-list-p.txt'))).toEqual([
+      { name: 'rpool', sizeBytes: 21367462298, allocatedBytes: 9051643576, freeBytes: 12240656794, fragmentation: 0.33, health: 'ONLINE' },
+      { name: 'zion', health: 'FAULTED' },
+    ]);
+    expect(parseZpoolList(fixture('netdata__zfspool-testdata__zpool-list-p-v-L.txt')).map((p) => p.name)).toEqual(['rpool']);
+    expect(parseZpoolList('tank\t1000\t400\t600\t12\tONLINE\n')).toEqual([{ name: 'tank', sizeBytes: 1000, allocatedBytes: 400, freeBytes: 600, fragmentation: 0.12, health: 'ONLINE' }]);
+  });
+
+  it('reports error counts it cannot read, and keeps the rest', () => {
+    const r = parseZpoolStatus('  pool: t\n state: ONLINE\nconfig:\n\n\tNAME STATE READ WRITE CKSUM\n\tt ONLINE 0 0 0\n\t  sda ONLINE lots 0 0\n\t  sdb ONLINE 1.2K 0 3\n');
+    expect(r.problems).toEqual(['line 7: t: error counts "lots 0 0" not understood']);
+    expect(r.pools[0]!.vdevs.find((v) => v.name === 'sdb')).toMatchObject({ read: 1200, checksum: 3 });
+  });
+
+  it.each(statusCases)('%s matches its golden file', async (name) => {
+    const text = await exposeSamples(nas, zfsSamples(parseZpoolStatus(fixture(name)).pools, []), 'nas');
+    const golden = new URL(`zpool__${name.replace(/\.txt$/, '')}.prom`, goldenDir);
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) {
+      if (process.env.CI === 'true' && !existsSync(golden)) throw new Error(`golden file missing: ${golden.pathname}`);
+      mkdirSync(goldenDir, { recursive: true });
+      writeFileSync(golden, text);
+    }
+    expect(text).toBe(readFileSync(golden, 'utf8'));
+  });
+
+  it('golden files pass promtool check metrics', (ctx) => {
+    requireTools(ctx, 'promtool');
+    for (const f of readdirSync(goldenDir).filter((x) => x.startsWith('zpool__'))) {
+      const res = spawnSync('promtool', ['check', 'metrics'], { input: readFileSync(new URL(f, goldenDir)) });
+      expect({ file: f, out: `${res.stdout}${res.stderr}`.trim(), status: res.status }).toEqual({ file: f, out: '', status: 0 });
+    }
+  });
+});
+
+describe('ZFS through the exporter (FAKE zpool replaying real outputs)', () => {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+    for (const k of Object.keys(process.env)) if (k.startsWith('FAKE_')) delete process.env[k];
+  });
+  const start = (zfs: Record<string, unknown> = {}) => {
+    const tmp = mkdtempSync(join(tmpdir(), 'hs-zfs-'));
+    process.env.FAKE_ZPOOL_COUNT = join(tmp, 'calls');
+    const { log, lines } = memoryLogger();
+    const runner = runnerFor(nas, { name: 'nas', interval: '200ms', md: { enabled: false }, disks: { enabled: false }, zfs: { command: ZPOOL, timeout: '500ms', ...zfs } }, { log });
+    runner.start();
+    cleanups.push(() => runner.stop(), () => rmSync(tmp, { recursive: true, force: true }));
+    return { runner, lines, calls: () => (existsSync(join(tmp, 'calls')) ? readFileSync(join(tmp, 'calls'), 'utf8').trim().split('\n') : []) };
+  };
+  const v = (r: InstanceRunner, metric: string, labels: Record<string, string>) => r.status().samples.find((s) => s.metric === metric && Object.entries(labels).every(([k, x]) => s.labels?.[k] === x))?.value;
+
+  it('a degraded pool and its capacity, and the status page says so', async () => {
+    process.env.FAKE_ZPOOL_STATUS = 'zpool-status-exporter__input-06-removed.txt';
+    const { runner } = start();
+    await expect.poll(() => v(runner, M.poolState, { pool: 'dummy', state: 'DEGRADED' }), { timeout: 10_000 }).toBe(1);
+    expect(v(runner, M.vdevOnline, { pool: 'dummy', vdev: 'drive0-part1' })).toBe(0);
+    expect(v(runner, M.poolSize, { pool: 'rpool' })).toBe(21367462298);
+    expect(v(runner, M.poolState, { pool: 'zion', state: 'FAULTED' })).toBe(1);
+    expect(runner.status().samples.find((s) => s.metric === M.zpoolUp)?.value).toBe(1);
+    const findings = nas.review!(runner.status().samples, Date.now()).findings.map((f) => `${f.subject} ${f.problem}`);
+    expect(findings).toEqual(['ZFS pool dummy is DEGRADED', 'ZFS pool zion is FAULTED']);
+  });
+
+  it('a hung zpool: the collection goes on with the last reading, zpool_up 0, and no second zpool', async () => {
+    const { runner, calls } = start();
+    await expect.poll(() => runner.status().samples.find((s) => s.metric === M.zpoolUp)?.value, { timeout: 10_000 }).toBe(1);
+    const before = calls().length;
+    process.env.FAKE_ZPOOL_MODE = 'hang';
+    await expect.poll(() => runner.status().samples.find((s) => s.metric === M.zpoolUp)?.value, { timeout: 10_000 }).toBe(0);
+    expect(runner.status().up).toBe(true);
+    expect(v(runner, M.poolState, { pool: 'milton', state: 'ONLINE' })).toBe(1);
+    await new Promise((r) => setTimeout(r, 1000));
+    // status and list, each hung once; SIGKILL ends them 2 s after their deadline: no more started meanwhile.
+    expect(calls().length - before).toBeLessThanOrEqual(2);
+  });
+
+  it('no zpool on the host: nothing about ZFS, no error (enabled: auto); garbage is reported', async () => {
+    const none = start({ command: '/nonexistent/zpool' });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(none.runner.status().up).toBe(true);
+    expect(none.runner.status().samples.filter((s) => s.metric.startsWith('homestation_nas_zpool'))).toEqual([]);
+    process.env.FAKE_ZPOOL_MODE = 'garbage';
+    const bad = start();
+    await expect.poll(() => bad.lines.some((l) => String(l.problem ?? '').includes('is not zpool status output')), { timeout: 5_000 }).toBe(true);
+    expect(bad.runner.status().up).toBe(true);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * ZFS through `zpool status` and `zpool list -Hp`, each bounded by its own deadline
+ * and one in flight: a suspended pool can make zpool hang, and that must cost one
+ * process, not the collection. `enabled: auto` reads ZFS where zpool is installed
+ * and says nothing where it is not.
+ */
+import type { InstanceContext, Sample } from '../../collector/contract.js';
+import { ExporterError } from '../../collector/contract.js';
+import { runCommand } from '../../collector/run-command.js';
+import { M } from './metrics.js';
+import { LIST_COLUMNS, parseZpoolList, parseZpoolStatus } from './parse/zpool.js';
+import { zfsSamples } from './samples.js';
+
+export interface ZfsConfig {
+  readonly enabled: 'auto' | 'true' | 'false';
+  readonly command: string;
+  readonly timeout: number;
+}
+
+export class ZfsReader {
+  private last: Sample[] = [];
+  private absent = false;
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly ctx: InstanceContext,
+    private readonly config: ZfsConfig,
+  ) {}
+
+  private say(problem: string): void {
+    if (this.reported.has(problem) || this.reported.size > 100) return;
+    this.reported.add(problem);
+    this.ctx.log.warn({ problem }, 'zpool');
+  }
+
+  private async run(args: string[]): Promise<string> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.config.timeout);
+    try {
+      const r = await runCommand(this.config.command, args, { signal: controller.signal, killGraceMs: 2000, maxOutputBytes: 4 * 1024 * 1024, installHint: 'install zfsutils-linux, or set nas.zfs.command' });
+      if (r.code !== 0) throw new ExporterError('other', `zpool ${args[0]} exited ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).split('\n')[0]}`);
+      return r.stdout;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private inflight?: Promise<void>;
+  private ok = false;
+
+  /** One reading; updates `last` and `ok`. Never rejects. */
+  private async readOnce(): Promise<void> {
+    try {
+      const [status, list] = await Promise.all([this.run(['status']), this.run(['list', '-Hp', '-o', LIST_COLUMNS.join(',')])]);
+      const parsed = parseZpoolStatus(status);
+      for (const p of parsed.problems) this.say(p);
+      this.last = zfsSamples(parsed.pools, parseZpoolList(list));
+      this.ok = true;
+    } catch (err) {
+      if ((err as ExporterError).reason === 'command_missing' && this.config.enabled === 'auto') {
+        this.absent = true;
+        this.ctx.log.info('zpool is not installed: no ZFS pools to watch');
+        return;
+      }
+      this.say((err as Error).message);
+      this.ok = false;
+    }
+  }
+
+  async samples(): Promise<Sample[]> {
+    if (this.absent) return [];
+    const stale = () => [...this.last, { metric: M.zpoolUp, value: 0 }];
+    if (this.inflight) {
+      // Still waiting on the last one (a suspended pool can hang zpool): no second zpool.
+      this.say('the previous zpool has not returned (a suspended pool?): its last reading is kept');
+      return stale();
+    }
+    const job = this.readOnce().finally(() => {
+      if (this.inflight === job) this.inflight = undefined;
+    });
+    this.inflight = job;
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([job.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.config.timeout + 500)))]);
+    clearTimeout(timer);
+    if (this.absent) return [];
+    if (late) {
+      this.say(`zpool did not answer within ${this.config.timeout} ms: its last reading is kept`);
+      return stale();
+    }
+    return [...this.last, { metric: M.zpoolUp, value: this.ok ? 1 : 0 }];
+  }
+}
