@@ -159,6 +159,7 @@ describe('disks through the exporter (FAKE smartctl replaying real outputs)', ()
     await expect.poll(() => runner.status().samples.find((s) => s.metric === M.smartctlUp)?.value, { timeout: 5_000 }).toBe(0);
     expect(runner.status().up).toBe(true);
     expect(lines.some((l) => String(l.problem).includes('was not found'))).toBe(true);
+    expect(runner.status().errors.command_missing).toBeGreaterThanOrEqual(1);
     const review = nas.review!(runner.status().samples, Date.now());
     expect(review.findings).toEqual([{ severity: 'warning', subject: 'smartctl', problem: 'could not read the disks (see the log)' }]);
   });

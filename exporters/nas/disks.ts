@@ -80,6 +80,8 @@ export class DiskPoller {
     } catch (err) {
       this.error = err instanceof ExporterError ? err : new ExporterError('other', (err as Error).message);
       this.say(this.error.message);
+      // Counted by reason (command_missing, timeout...) though the mounts and arrays go on.
+      this.ctx.reportError(this.error);
     } finally {
       this.polling = false;
     }
@@ -94,6 +96,7 @@ export class DiskPoller {
     } catch (err) {
       if ((err as ExporterError).reason === 'command_missing') throw err;
       this.say(`${label}: ${(err as Error).message}`);
+      if (err instanceof ExporterError) this.ctx.reportError(err);
       return;
     }
     let reading: DiskReading;
@@ -101,6 +104,7 @@ export class DiskPoller {
       reading = parseSmartctl(r.stdout);
     } catch (err) {
       this.say(`${label}: smartctl printed something this exporter does not understand (${(err as Error).message}); other disks are kept`);
+      this.ctx.reportError(new ExporterError('parse', `${label}: ${(err as Error).message}`));
       return;
     }
     const prev = this.readings.get(label);

@@ -119,6 +119,7 @@ describe('ZFS through the exporter (FAKE zpool replaying real outputs)', () => {
     process.env.FAKE_ZPOOL_MODE = 'hang';
     await expect.poll(() => runner.status().samples.find((s) => s.metric === M.zpoolUp)?.value, { timeout: 10_000 }).toBe(0);
     expect(runner.status().up).toBe(true);
+    expect(runner.status().errors.timeout).toBeGreaterThanOrEqual(1);
     expect(v(runner, M.poolState, { pool: 'milton', state: 'ONLINE' })).toBe(1);
     await new Promise((r) => setTimeout(r, 1000));
     // status and list, each hung once; SIGKILL ends them 2 s after their deadline: no more started meanwhile.

@@ -63,6 +63,7 @@ export class ZfsReader {
         return;
       }
       this.say((err as Error).message);
+      this.ctx.reportError(err instanceof ExporterError ? err : new ExporterError('other', (err as Error).message));
       this.ok = false;
     }
   }
@@ -85,6 +86,7 @@ export class ZfsReader {
     if (this.absent) return [];
     if (late) {
       this.say(`zpool did not answer within ${this.config.timeout} ms: its last reading is kept`);
+      this.ctx.reportError(new ExporterError('timeout', `zpool did not answer within ${this.config.timeout} ms`));
       return stale();
     }
     return [...this.last, { metric: M.zpoolUp, value: this.ok ? 1 : 0 }];
