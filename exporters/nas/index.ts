@@ -1,14 +1,16 @@
 /**
  * The NAS: are the shares and storage tiers mounted, answering, writable, and how
  * full are they, without HomeStation ever hanging on a dead server. (Disks, md
- * RAID arrays from /proc/mdstat, disks through smartctl, ZFS pools through zpool.)
+ * RAID arrays from /proc/mdstat, disks through smartctl, ZFS pools through zpool,
+ * and a Synology through its DSM Web API.)
  */
 import { Type } from '@sinclair/typebox';
 import { defineExporter, type Finding } from '../../collector/contract.js';
-import { Duration, StringEnum } from '../../collector/config/schema-types.js';
+import { Duration, SecretFile, StringEnum } from '../../collector/config/schema-types.js';
 import { of, percent, valueOf } from '../../collector/samples.js';
 import { M, NAS_METRICS } from './metrics.js';
 import type { DisksConfig } from './disks.js';
+import type { DsmConfig } from './dsm.js';
 import type { MountConfig } from './mounts.js';
 import type { ZfsConfig } from './zfs.js';
 
@@ -18,6 +20,7 @@ interface NasConfig {
   md: { enabled: boolean; mdstat_file: string };
   disks: DisksConfig;
   zfs: ZfsConfig;
+  dsm?: DsmConfig;
 }
 
 export const nas = defineExporter<NasConfig>({
@@ -60,6 +63,17 @@ export const nas = defineExporter<NasConfig>({
         { additionalProperties: false, default: {} },
       ),
     ),
+    dsm: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://', description: 'DSM, e.g. https://nas.lan:5001.' }),
+          username: Type.String({ minLength: 1, description: 'A dedicated DSM account (administrators group, no two-step verification).' }),
+          password_file: SecretFile('A file holding its password.'),
+          timeout: Type.Optional(Duration({ default: '5s', description: 'How long one DSM request may take.' })),
+        },
+        { additionalProperties: false, description: 'A Synology NAS through its DSM Web API: volumes, storage pools, disks.' },
+      ),
+    ),
     zfs: Type.Optional(
       Type.Object(
         {
@@ -85,7 +99,7 @@ export const nas = defineExporter<NasConfig>({
   defaults: { interval: '30s', timeout: '10s' },
   metrics: NAS_METRICS,
   validate(config) {
-    if (!config.mounts.length && !config.md.enabled && !config.disks.enabled && config.zfs.enabled === 'false') {
+    if (!config.mounts.length && !config.md.enabled && !config.disks.enabled && config.zfs.enabled === 'false' && !config.dsm) {
       return [{ path: ['mounts'], message: 'nothing to watch: list mounts, or leave md, disks or zfs enabled' }];
     }
     const seen = new Set<string>();
@@ -124,6 +138,19 @@ export const nas = defineExporter<NasConfig>({
     for (const e of of(samples, M.poolDataErrors).filter((x) => x.value > 0)) {
       findings.push({ severity: 'critical', subject: `ZFS pool ${e.labels?.pool}`, problem: `has ${e.value} permanent data error${e.value === 1 ? '' : 's'}` });
     }
+    for (const v of of(samples, M.dsmVolumeHealthy).filter((x) => x.value === 0)) {
+      const status = of(samples, M.dsmVolumeInfo).find((x) => x.labels?.volume === v.labels?.volume)?.labels?.status;
+      findings.push({ severity: 'critical', subject: `DSM volume ${v.labels?.volume}`, problem: `is ${status || 'not normal'}` });
+    }
+    for (const p of of(samples, M.dsmPoolHealthy).filter((x) => x.value === 0)) {
+      const status = of(samples, M.dsmPoolInfo).find((x) => x.labels?.pool === p.labels?.pool)?.labels?.status;
+      findings.push({ severity: 'critical', subject: `DSM storage pool ${p.labels?.pool}`, problem: `is ${status || 'not normal'}` });
+    }
+    for (const d of of(samples, M.dsmDiskHealthy).filter((x) => x.value === 0)) {
+      const info = of(samples, M.dsmDiskInfo).find((x) => x.labels?.disk === d.labels?.disk)?.labels;
+      findings.push({ severity: 'critical', subject: `DSM disk ${info?.slot || d.labels?.disk}`, problem: `is ${info?.status || 'not normal'} (SMART: ${info?.smart_status || '?'})` });
+    }
+    if (valueOf(samples, M.dsmUp, {}) === 0) findings.push({ severity: 'warning', subject: 'DSM', problem: 'the Web API cannot be read (see the status of this instance)' });
     if (valueOf(samples, M.smartctlUp, {}) === 0) findings.push({ severity: 'warning', subject: 'smartctl', problem: 'could not read the disks (see the log)' });
     const arrays = of(samples, M.mdInfo);
     for (const a of arrays) {
@@ -148,6 +175,7 @@ export const nas = defineExporter<NasConfig>({
     const { DiskPoller } = await import('./disks.js');
     const { ZfsReader } = await import('./zfs.js');
     const zfs = config.zfs.enabled === 'false' ? undefined : new ZfsReader(ctx, config.zfs);
+    const dsm = config.dsm ? new (await import('./dsm.js')).DsmSource(ctx, config.dsm) : undefined;
     const watch = new MountWatch(ctx, config.mounts, config.mounts_file);
     const disks = config.disks.enabled ? new DiskPoller(ctx, config.disks) : undefined;
     disks?.start();
@@ -158,6 +186,7 @@ export const nas = defineExporter<NasConfig>({
         ...(config.md.enabled ? await readMd(ctx, config.md.mdstat_file, signal) : []),
         ...(disks?.samples() ?? []),
         ...((await zfs?.samples()) ?? []),
+        ...((await dsm?.samples()) ?? []),
       ],
       stop: async () => {
         watch.stop();
