@@ -17,7 +17,7 @@ import type { ZfsConfig } from './zfs.js';
 interface NasConfig {
   mounts: MountConfig[];
   mounts_file: string;
-  md: { enabled: boolean; mdstat_file: string };
+  md: { enabled: boolean; mdstat_file: string; sysfs_root: string };
   disks: DisksConfig;
   zfs: ZfsConfig;
   dsm?: DsmConfig;
@@ -91,6 +91,7 @@ export const nas = defineExporter<NasConfig>({
         {
           enabled: Type.Optional(Type.Boolean({ default: true, description: 'Read Linux md RAID arrays (nothing is reported where there are none).' })),
           mdstat_file: Type.Optional(Type.String({ default: '/proc/mdstat', description: 'In a container: /host/proc/mdstat.' })),
+          sysfs_root: Type.Optional(Type.String({ default: '/sys', description: 'Where sysfs is (in a container: /host/sys), for each array\'s mismatch count.' })),
         },
         { additionalProperties: false, default: {} },
       ),
@@ -183,7 +184,7 @@ export const nas = defineExporter<NasConfig>({
       mode: 'pull',
       collect: async (signal) => [
         ...(config.mounts.length ? await watch.collect(signal) : []),
-        ...(config.md.enabled ? await readMd(ctx, config.md.mdstat_file, signal) : []),
+        ...(config.md.enabled ? await readMd(ctx, config.md.mdstat_file, signal, config.md.sysfs_root) : []),
         ...(disks?.samples() ?? []),
         ...((await zfs?.samples()) ?? []),
         ...((await dsm?.samples()) ?? []),

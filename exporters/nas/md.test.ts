@@ -80,6 +80,17 @@ describe('/proc/mdstat', () => {
     expect(runner.status().samples.find((s) => s.metric === M.mdDegraded && s.labels?.array === 'md5')?.value).toBe(1);
     const review = nas.review!(runner.status().samples, Date.now());
     expect(review.findings).toEqual([{ severity: 'critical', subject: 'md array md5', problem: 'is degraded: 1 member missing, 1 failed' }]);
+    // The mismatch count comes from sysfs: a sysfs root pointed at a tree made here.
+    const { mkdtempSync, mkdirSync: mk, rmSync, writeFileSync: wr } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const sys = mkdtempSync(join(tmpdir(), 'hs-sysfs-'));
+    mk(join(sys, 'block', 'md5', 'md'), { recursive: true });
+    wr(join(sys, 'block', 'md5', 'md', 'mismatch_cnt'), '128\n');
+    const withSysfs = runnerFor(nas, { name: 'nas', disks: { enabled: false }, zfs: { enabled: 'false' }, md: { sysfs_root: sys, mdstat_file: fileURLToPath(new URL('issue-node_exporter-261__degraded-raid5-failed-member.txt', dir)) } });
+    await withSysfs.collectOnce();
+    expect(withSysfs.status().samples.filter((s) => s.metric === M.mdMismatches)).toEqual([{ metric: M.mdMismatches, labels: { array: 'md5' }, value: 128 }]);
+    rmSync(sys, { recursive: true, force: true });
     const none = runnerFor(nas, { name: 'nas', disks: { enabled: false }, zfs: { enabled: 'false' }, md: { mdstat_file: '/nonexistent/mdstat' } });
     await none.collectOnce();
     expect(none.status().up).toBe(true);

@@ -22,6 +22,7 @@ export const M = {
   mdSyncProgress: 'homestation_nas_md_sync_progress_ratio',
   mdSyncFinish: 'homestation_nas_md_sync_finish_seconds',
   mdSize: 'homestation_nas_md_size_bytes',
+  mdMismatches: 'homestation_nas_md_mismatch_sectors',
   diskInfo: 'homestation_nas_disk_info',
   diskPassed: 'homestation_nas_disk_smart_passed',
   diskStatus: 'homestation_nas_disk_smartctl_status',
@@ -115,6 +116,12 @@ export const NAS_METRICS: MetricSpec[] = [
   { name: M.mdSyncProgress, type: 'gauge', unit: 'ratio', labels: ['array'], help: 'Progress of the running md sync action, 0..1.' },
   { name: M.mdSyncFinish, type: 'gauge', unit: 'seconds', labels: ['array'], help: 'Time the running md sync action expects to need still.' },
   { name: M.mdSize, type: 'gauge', unit: 'bytes', labels: ['array'], help: 'Size of the md array.' },
+  {
+    name: M.mdMismatches,
+    type: 'gauge',
+    labels: ['array'],
+    help: "Sectors whose copies or parity disagreed at the array's last check or repair (sysfs mismatch_cnt); above 0 after a check is worth a look.",
+  },
   { name: M.diskInfo, type: 'gauge', labels: ['disk', 'model', 'serial', 'firmware', 'protocol'], help: 'Always 1 for each disk smartctl reads: model, serial, firmware and protocol (ATA, NVMe, SCSI).' },
   { name: M.diskPassed, type: 'gauge', labels: ['disk'], help: "1 if the disk's overall SMART assessment passes, 0 if it says FAILING (absent where the device reports none)." },
   {
