@@ -4,16 +4,15 @@
  * test/fakes replaying them: a sleeping disk is not woken, a hung smartctl holds one
  * process and never the collection, garbage is reported and the other disks kept.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InstanceRunner } from '../../collector/instance-runner.js';
 import { exposeSamples } from '../../test/helpers/exposition.js';
+import { expectGolden, expectPromtoolClean } from '../../test/helpers/golden.js';
 import { memoryLogger, runnerFor } from '../../test/helpers/runner.js';
-import { requireTools } from '../../test/helpers/tools.js';
 import { nas } from './index.js';
 import { M } from './metrics.js';
 import { parseScan, parseSmartctl } from './parse/smartctl.js';
@@ -81,20 +80,11 @@ describe('smartctl --json', () => {
   it.each(readings)('%s matches its golden file', async (name) => {
     const text = await exposeSamples(nas, diskSamples(parseSmartctl(fixture(name)), READ_AT, false), 'nas');
     const golden = new URL(`smartctl__${name.replace(/\.json$/, '')}.prom`, goldenDir);
-    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) {
-      if (process.env.CI === 'true' && !existsSync(golden)) throw new Error(`golden file missing: ${golden.pathname}`);
-      mkdirSync(goldenDir, { recursive: true });
-      writeFileSync(golden, text);
-    }
-    expect(text).toBe(readFileSync(golden, 'utf8'));
+    expectGolden(text, golden);
   });
 
   it('golden files pass promtool check metrics', (ctx) => {
-    requireTools(ctx, 'promtool');
-    for (const f of readdirSync(goldenDir).filter((x) => x.startsWith('smartctl__'))) {
-      const res = spawnSync('promtool', ['check', 'metrics'], { input: readFileSync(new URL(f, goldenDir)) });
-      expect({ file: f, out: `${res.stdout}${res.stderr}`.trim(), status: res.status }).toEqual({ file: f, out: '', status: 0 });
-    }
+    expectPromtoolClean(ctx, goldenDir, (x) => x.startsWith('smartctl__'));
   });
 });
 

@@ -4,13 +4,14 @@
  * the session ended by DSM and logged in again; a wrong password not retried into
  * DSM's address block; a DSM that hangs.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InstanceRunner } from '../../collector/instance-runner.js';
 import { startFakeDsm, type FakeDsm } from '../../test/fakes/dsm.js';
 import { exposeSamples } from '../../test/helpers/exposition.js';
+import { expectGolden } from '../../test/helpers/golden.js';
 import { memoryLogger, runnerFor } from '../../test/helpers/runner.js';
 import { nas } from './index.js';
 import { M } from './metrics.js';
@@ -46,12 +47,7 @@ describe('the DSM storage report', () => {
     expect(samples.find((s) => s.metric === M.dsmDiskTemperature && s.labels?.disk === 'nvme0n1')).toBeUndefined();
     const text = await exposeSamples(nas, samples, 'syno');
     const golden = new URL('dsm__load_info__2pools-degraded.prom', goldenDir);
-    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) {
-      if (process.env.CI === 'true' && !existsSync(golden)) throw new Error(`golden file missing: ${golden.pathname}`);
-      mkdirSync(goldenDir, { recursive: true });
-      writeFileSync(golden, text);
-    }
-    expect(text).toBe(readFileSync(golden, 'utf8'));
+    expectGolden(text, golden);
     expect(() => dsmStorageSamples({ foo: 1 })).toThrow(/not a SYNO.Storage.CGI.Storage load_info answer/);
   });
 });

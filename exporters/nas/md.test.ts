@@ -1,11 +1,10 @@
 /** md RAID over recorded /proc/mdstat files (fixtures/mdstat, SOURCE.txt), golden files included. */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { exposeSamples } from '../../test/helpers/exposition.js';
+import { expectGolden, expectPromtoolClean } from '../../test/helpers/golden.js';
 import { runnerFor } from '../../test/helpers/runner.js';
-import { requireTools } from '../../test/helpers/tools.js';
 import { nas } from './index.js';
 import { M } from './metrics.js';
 import { parseMdstat } from './parse/mdstat.js';
@@ -57,20 +56,11 @@ describe('/proc/mdstat', () => {
   it.each(cases)('%s matches its golden file', async (name) => {
     const text = await exposeSamples(nas, mdSamples(parseMdstat(fixture(name)).arrays), 'nas');
     const golden = new URL(`mdstat__${name.replace(/\.txt$/, '')}.prom`, goldenDir);
-    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) {
-      if (process.env.CI === 'true' && !existsSync(golden)) throw new Error(`golden file missing: ${golden.pathname}`);
-      mkdirSync(goldenDir, { recursive: true });
-      writeFileSync(golden, text);
-    }
-    expect(text).toBe(readFileSync(golden, 'utf8'));
+    expectGolden(text, golden);
   });
 
   it('golden files pass promtool check metrics', (ctx) => {
-    requireTools(ctx, 'promtool');
-    for (const f of readdirSync(goldenDir).filter((x) => x.endsWith('.prom'))) {
-      const res = spawnSync('promtool', ['check', 'metrics'], { input: readFileSync(new URL(f, goldenDir)) });
-      expect({ file: f, out: `${res.stdout}${res.stderr}`.trim(), status: res.status }).toEqual({ file: f, out: '', status: 0 });
-    }
+    expectPromtoolClean(ctx, goldenDir);
   });
 
   it('through the exporter, with the procfs file pointed at a fixture; no md driver is no error', async () => {
