@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../helpers/cli.js';
-import { stackPorts, startTools, writeOverlay, type StackPorts } from '../helpers/stack.js';
+import { prometheusApi, stackPorts, startTools, writeOverlay, type StackPorts } from '../helpers/stack.js';
 import { missingToolsMessage } from '../helpers/tools.js';
 
 const missing = missingToolsMessage(['prometheus']);
@@ -26,17 +26,7 @@ let collector: Daemon | undefined;
 let parts: ReturnType<typeof startTools> | undefined;
 const t0 = Date.now() / 1000;
 
-const prom = () => `http://127.0.0.1:${ports.prometheus}`;
-async function query(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-  return ((await (await fetch(`${prom()}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
-}
-async function history(q: string): Promise<[number, string][]> {
-  const url = `${prom()}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${t0}&end=${Date.now() / 1000}&step=1`;
-  return ((await (await fetch(url)).json()) as { data: { result: { values: [number, string][] }[] } }).data.result[0]?.values ?? [];
-}
-async function alerts(): Promise<{ labels: Record<string, string>; state: string }[]> {
-  return ((await (await fetch(`${prom()}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } }).data.alerts;
-}
+const { query, history, alerts } = prometheusApi(() => ports.prometheus, t0);
 
 beforeAll(async () => {
   if (missing) {

@@ -25,7 +25,7 @@ import { startDaemon, type Daemon } from '../helpers/cli.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
 import { IMAGE, podman, removeContainers, runWeb, startPodmanService, type PodmanService } from '../helpers/podman.js';
 import { TOKEN, alertPayload } from '../helpers/remediator.js';
-import { stackPorts, startTools, writeOverlay, type StackPorts } from '../helpers/stack.js';
+import { prometheusApi, stackPorts, startTools, writeOverlay, type StackPorts } from '../helpers/stack.js';
 import { missingToolsMessage } from '../helpers/tools.js';
 
 const tools = ['podman', 'runc', 'busybox', 'prometheus', 'prometheus-alertmanager', 'prometheus-blackbox-exporter', 'mosquitto'];
@@ -46,26 +46,7 @@ let ports: StackPorts;
 let remediatorConfig: string;
 const t0 = Date.now() / 1000;
 
-interface PromAlert {
-  labels: Record<string, string>;
-  state: 'pending' | 'firing';
-  activeAt: string;
-}
-
-const prom = () => `http://127.0.0.1:${ports.prometheus}`;
-async function query(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-  const res = (await (await fetch(`${prom()}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
-  return res.data.result;
-}
-/** Every stored sample of a series since the test began. */
-async function history(q: string): Promise<[number, string][]> {
-  const url = `${prom()}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${t0}&end=${Date.now() / 1000}&step=1`;
-  const res = (await (await fetch(url)).json()) as { data: { result: { values: [number, string][] }[] } };
-  return res.data.result[0]?.values ?? [];
-}
-async function alerts(): Promise<PromAlert[]> {
-  return ((await (await fetch(`${prom()}/api/v1/alerts`)).json()) as { data: { alerts: PromAlert[] } }).data.alerts;
-}
+const { query, history, alerts } = prometheusApi(() => ports.prometheus, t0);
 const named = async (name: string) => (await alerts()).filter((a) => a.labels.alertname === name);
 const firing = async (name: string) => (await named(name)).filter((a) => a.state === 'firing');
 

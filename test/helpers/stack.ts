@@ -135,3 +135,29 @@ export function startTools(files: ReturnType<typeof writeOverlay>, ports: StackP
     },
   };
 }
+
+export interface PromAlert {
+  labels: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+}
+
+/** The test Prometheus's HTTP API: instant queries, stored samples since `since` (Unix seconds), alerts. */
+export function prometheusApi(port: () => number, since: number) {
+  const base = () => `http://127.0.0.1:${port()}`;
+  return {
+    async query(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+      const res = (await (await fetch(`${base()}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      return res.data.result;
+    },
+    /** Every stored sample of a series since `since`. */
+    async history(q: string): Promise<[number, string][]> {
+      const url = `${base()}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${since}&end=${Date.now() / 1000}&step=1`;
+      const res = (await (await fetch(url)).json()) as { data: { result: { values: [number, string][] }[] } };
+      return res.data.result[0]?.values ?? [];
+    },
+    async alerts(): Promise<PromAlert[]> {
+      return ((await (await fetch(`${base()}/api/v1/alerts`)).json()) as { data: { alerts: PromAlert[] } }).data.alerts;
+    },
+  };
+}
