@@ -15,7 +15,7 @@ import { expectGolden, expectPromtoolClean } from '../../test/helpers/golden.js'
 import { memoryLogger, runnerFor } from '../../test/helpers/runner.js';
 import { nas } from './index.js';
 import { M } from './metrics.js';
-import { parseZpoolList, parseZpoolStatus } from './parse/zpool.js';
+import { parseZpoolList, parseZpoolStatus, parseZpoolStatusJson } from './parse/zpool.js';
 import { zfsSamples } from './samples.js';
 
 const dir = new URL('./fixtures/zpool/', import.meta.url);
@@ -23,6 +23,7 @@ const goldenDir = new URL('./fixtures/golden/', import.meta.url);
 const ZPOOL = fileURLToPath(new URL('../../test/fakes/zpool.mjs', import.meta.url));
 const fixture = (f: string) => readFileSync(new URL(f, dir), 'utf8');
 const statusCases = readdirSync(dir).filter((f) => f.startsWith('zpool-status-exporter__'));
+const JSON_DEGRADED = 'constructed__status-j-degraded.json';
 const pool = (f: string) => parseZpoolStatus(fixture(f)).pools[0]!;
 
 describe('zpool status and zpool list', () => {
@@ -54,6 +55,19 @@ describe('zpool status and zpool list', () => {
     ]);
     expect(parseZpoolList(fixture('netdata__zfspool-testdata__zpool-list-p-v-L.txt')).map((p) => p.name)).toEqual(['rpool']);
     expect(parseZpoolList('tank\t1000\t400\t600\t12\tONLINE\n')).toEqual([{ name: 'tank', sizeBytes: 1000, allocatedBytes: 400, freeBytes: 600, fragmentation: 0.12, health: 'ONLINE' }]);
+  });
+
+  it('zpool status -j (OpenZFS 2.3+) reads to the same series as the text of the same pool', () => {
+    const fromJson = parseZpoolStatusJson(fixture(JSON_DEGRADED));
+    expect(fromJson.problems).toEqual([]);
+    const fromText = parseZpoolStatus(fixture('zpool-status-exporter__input-01-corrupted.txt'));
+    expect(zfsSamples(fromJson.pools, [])).toEqual(zfsSamples(fromText.pools, []));
+    expect(parseZpoolStatusJson('{"pools": {"t": {"name": "t", "state": "ONLINE", "scan_stats": {"function": "SCRUB", "state": "SCANNING", "examined": 25, "to_examine": 100}}}}').pools[0]?.scan).toEqual({
+      kind: 'scrub',
+      state: 'in_progress',
+      progress: 0.25,
+    });
+    expect(parseZpoolStatusJson('zpool: internal error').problems[0]).toMatch(/not JSON/);
   });
 
   it('reports error counts it cannot read, and keeps the rest', () => {
@@ -102,6 +116,19 @@ describe('ZFS through the exporter (FAKE zpool replaying real outputs)', () => {
     expect(findings).toEqual(['ZFS pool dummy is DEGRADED', 'ZFS pool zion is FAULTED']);
   });
 
+  it('reads zpool status -j where OpenZFS has it, and the text (asked once) where it refuses -j', async () => {
+    process.env.FAKE_ZPOOL_JSON = JSON_DEGRADED;
+    const modern = start();
+    await expect.poll(() => v(modern.runner, M.vdevOnline, { pool: 'dummy', vdev: 'loop3' }), { timeout: 10_000 }).toBe(0);
+    expect(modern.calls().filter((l) => l.startsWith('status'))).toContain('status -j --json-int');
+    expect(modern.calls().filter((l) => l === 'status')).toEqual([]);
+    await modern.runner.stop();
+    delete process.env.FAKE_ZPOOL_JSON;
+    const old = start();
+    await expect.poll(() => old.calls().filter((l) => l === 'status').length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    expect(old.calls().filter((l) => l.includes('-j'))).toHaveLength(1);
+  });
+
   it('a hung zpool: the collection goes on with the last reading, zpool_up 0, and no second zpool', async () => {
     const { runner, calls } = start();
     await expect.poll(() => runner.status().samples.find((s) => s.metric === M.zpoolUp)?.value, { timeout: 10_000 }).toBe(1);
@@ -123,7 +150,7 @@ describe('ZFS through the exporter (FAKE zpool replaying real outputs)', () => {
     expect(none.runner.status().samples.filter((s) => s.metric.startsWith('homestation_nas_zpool'))).toEqual([]);
     process.env.FAKE_ZPOOL_MODE = 'garbage';
     const bad = start();
-    await expect.poll(() => bad.lines.some((l) => String(l.problem ?? '').includes('is not zpool status output')), { timeout: 5_000 }).toBe(true);
+    await expect.poll(() => bad.lines.some((l) => /is not zpool status output|not JSON/.test(String(l.problem ?? ''))), { timeout: 5_000 }).toBe(true);
     expect(bad.runner.status().up).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import type { InstanceContext, Sample } from '../../collector/contract.js';
 import { ExporterError } from '../../collector/contract.js';
 import { runCommand } from '../../collector/run-command.js';
 import { M } from './metrics.js';
-import { LIST_COLUMNS, parseZpoolList, parseZpoolStatus } from './parse/zpool.js';
+import { LIST_COLUMNS, parseZpoolList, parseZpoolStatus, parseZpoolStatusJson } from './parse/zpool.js';
 import { zfsSamples } from './samples.js';
 
 export interface ZfsConfig {
@@ -46,15 +46,31 @@ export class ZfsReader {
   }
 
   private inflight?: Promise<void>;
+  /** OpenZFS 2.3+ prints its status as JSON; older releases refuse -j: then the text, from then on. */
+  private json = true;
+
+  private async status(): Promise<ReturnType<typeof parseZpoolStatus>> {
+    if (this.json) {
+      try {
+        return parseZpoolStatusJson(await this.run(['status', '-j', '--json-int']));
+      } catch (err) {
+        if ((err as ExporterError).reason !== 'other') throw err;
+        this.json = false;
+        this.ctx.log.info('zpool status -j is not supported here (OpenZFS before 2.3): reading its text');
+      }
+    }
+    return parseZpoolStatus(await this.run(['status']));
+  }
   private ok = false;
 
   /** One reading; updates `last` and `ok`. Never rejects. */
   private async readOnce(): Promise<void> {
     try {
-      const [status, list] = await Promise.all([this.run(['status']), this.run(['list', '-Hp', '-o', LIST_COLUMNS.join(',')])]);
-      const parsed = parseZpoolStatus(status);
+      const list = this.run(['list', '-Hp', '-o', LIST_COLUMNS.join(',')]);
+      list.catch(() => undefined); // awaited below; not an unhandled rejection if status fails first
+      const parsed = await this.status();
       for (const p of parsed.problems) this.say(p);
-      this.last = zfsSamples(parsed.pools, parseZpoolList(list));
+      this.last = zfsSamples(parsed.pools, parseZpoolList(await list));
       this.ok = true;
     } catch (err) {
       if ((err as ExporterError).reason === 'command_missing' && this.config.enabled === 'auto') {

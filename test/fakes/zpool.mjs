@@ -4,6 +4,7 @@
 // `zpool list -Hp -o COLS` prints the asked columns, tab-separated, of a recorded
 // `zpool list -p` (with its header). Environment:
 //   FAKE_ZPOOL_STATUS   fixture file name for `status`    FAKE_ZPOOL_LIST  fixture file name for `list`
+//   FAKE_ZPOOL_JSON     fixture for `status -j` (OpenZFS 2.3+); unset: an older zpool that refuses -j
 //   FAKE_ZPOOL_MODE     normal | hang (ignores SIGTERM) | garbage
 //   FAKE_ZPOOL_COUNT    a file that gets one line per invocation
 import { appendFileSync, readFileSync } from 'node:fs';
@@ -19,6 +20,13 @@ if (mode === 'hang') {
 } else if (mode === 'garbage') {
   process.stdout.write('internal error: Bad file descriptor\n@@@ ### @@@\n');
   process.exit(0);
+} else if (args[0] === 'status' && args.includes('-j')) {
+  // OpenZFS 2.3+ with FAKE_ZPOOL_JSON; otherwise an older zpool, which refuses -j.
+  if (!process.env.FAKE_ZPOOL_JSON) {
+    process.stderr.write("invalid option 'j'\nusage:\n\tstatus [-c [script1,script2,...]] [-igLpPstvxD]  [-T d|u] [pool] ... [interval [count]]\n");
+    process.exit(2);
+  }
+  process.stdout.write(readFileSync(new URL(process.env.FAKE_ZPOOL_JSON, dir), 'utf8'));
 } else if (args[0] === 'status') {
   const text = readFileSync(new URL(process.env.FAKE_ZPOOL_STATUS ?? 'zpool-status-exporter__input-10-new-pool.txt', dir), 'utf8');
   process.stdout.write(text.replace(/^TEST_TIMESTAMP=.*\n/, ''));

@@ -1,6 +1,6 @@
 /**
- * ZFS pools: `zpool status` (text; its layout has been stable across OpenZFS and
- * ZoL releases) and `zpool list -Hp -o name,size,allocated,free,fragmentation,health`
+ * ZFS pools: `zpool status -j` (OpenZFS 2.3+, at the end of this file) or its text
+ * (its layout has been stable across OpenZFS and ZoL releases) and `zpool list -Hp -o name,size,allocated,free,fragmentation,health`
  * (or `zpool list -p` with its header). Shapes read: pool state, the `scan:` line
  * (scrub or resilver finished, in progress with its "% done", canceled, or no scan
  * line at all: never scrubbed), the vdev tree with READ/WRITE/CKSUM counts (also as
@@ -177,4 +177,52 @@ export function parseZpoolList(text: string): PoolCapacity[] {
     });
   }
   return out;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+/**
+ * `zpool status -j --json-int` (OpenZFS 2.3+): the same model from its JSON. Pools are
+ * keyed by name, each with `state`, `error_count`, `scan_stats` (`function` SCRUB or
+ * RESILVER or NONE, `state` FINISHED, SCANNING, CANCELED or NONE, `end_time` in Unix
+ * seconds, `examined` of `to_examine`) and the vdev tree under `vdevs`, the root first.
+ */
+export function parseZpoolStatusJson(text: string): { pools: PoolStatus[]; problems: string[] } {
+  let doc: any;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return { pools: [], problems: [`zpool status -j: not JSON (${(err as Error).message})`] };
+  }
+  if (!doc || typeof doc.pools !== 'object') return { pools: [], problems: ['zpool status -j: no "pools" object'] };
+  const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
+  const pools: PoolStatus[] = [];
+  const problems: string[] = [];
+  for (const [key, p] of Object.entries<any>(doc.pools)) {
+    const vdevs: Vdev[] = [];
+    const walk = (v: any, name: string, depth: number) => {
+      if (!v || typeof v !== 'object') return;
+      const read = num(v.read_errors) ?? 0;
+      const write = num(v.write_errors) ?? 0;
+      const checksum = num(v.checksum_errors) ?? 0;
+      vdevs.push({ name: v.name ?? name, state: v.state ?? 'UNKNOWN', read, write, checksum, depth });
+      for (const [childName, child] of Object.entries<any>(v.vdevs ?? {})) walk(child, childName, depth + 1);
+    };
+    for (const [rootName, root] of Object.entries<any>(p.vdevs ?? {})) walk(root, rootName, 0);
+    const s = p.scan_stats;
+    const fn = String(s?.function ?? 'NONE').toUpperCase();
+    const st = String(s?.state ?? 'NONE').toUpperCase();
+    let scan: PoolStatus['scan'];
+    if ((fn === 'SCRUB' || fn === 'RESILVER') && st !== 'NONE') {
+      const kind = fn === 'SCRUB' ? 'scrub' : 'resilver';
+      const examined = num(s.examined) ?? num(s.issued);
+      const total = num(s.to_examine);
+      const end = num(s.end_time);
+      if (st === 'SCANNING') scan = { kind, state: 'in_progress', ...(examined !== undefined && total ? { progress: examined / total } : {}) };
+      else scan = { kind, state: st === 'CANCELED' ? 'canceled' : 'finished', ...(end ? { endedAt: end * 1000 } : {}), ...(num(s.errors) !== undefined ? { errors: num(s.errors) } : {}) };
+    } else if (fn !== 'NONE' && fn !== 'SCRUB' && fn !== 'RESILVER') {
+      problems.push(`pool ${key}: scan function "${s?.function}" not understood`);
+    }
+    pools.push({ name: p.name ?? key, state: p.state ?? 'UNKNOWN', vdevs, dataErrors: num(p.error_count) ?? 0, ...(scan ? { scan } : {}) });
+  }
+  return { pools, problems };
 }
