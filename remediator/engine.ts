@@ -747,6 +747,10 @@ export class Engine {
     const service = this.serviceConfig(incident.service);
     this.record(incident, 'decision', 'resume', 'ok', 'found unfinished at start-up: the remediator stopped mid-action');
     const lastAction = [...this.journal.entries(incident.id)].reverse().find((e) => e.kind === 'action' && e.result === 'started');
+    if (service.container) {
+      const restored = await this.driver.restoreParked(service.container).catch(() => undefined);
+      if (restored) this.record(incident, 'action', 'rollback', 'ok', `the interrupted redeploy left ${restored} parked and no ${service.container}: put back under its name`);
+    }
     const container = await this.driver.find(service).catch(() => undefined);
     // Started again by the interrupted action: it may still be coming up, so it gets its deadline.
     const restarted = container?.running === true && lastAction !== undefined && container.startedAt >= lastAction.at - 1000;

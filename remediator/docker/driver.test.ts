@@ -43,4 +43,23 @@ describe.runIf(!missing)('docker driver over tcp://', () => {
     await expect.poll(async () => (await fetch(web.url).catch(() => undefined))?.status, { timeout: 10_000 }).toBe(200);
     expect(await driver.inspect('no-such-container-here')).toBeUndefined();
   });
+
+  it('puts back the container an interrupted redeploy left parked, and only when its name is free', async () => {
+    ensureImage();
+    const port = await freePort();
+    const service = spawn('podman', ['system', 'service', '--time=0', `tcp://127.0.0.1:${port}`], { env: { ...process.env, CONTAINERS_CONF }, stdio: 'ignore' });
+    cleanups.push(() => service.kill('SIGTERM'));
+    await expect.poll(() => listening(port), { timeout: 15_000 }).toBe(true);
+    const parkedName = `${name}-p`;
+    const web = await runWeb(parkedName);
+    cleanups.push(() => removeContainers([parkedName]));
+    const id = web.id();
+    // As redeploy parks the old container before creating the new one.
+    podman(['rename', parkedName, `${parkedName}-hs-previous-1795650413212`]);
+    const driver = await DockerDriver.connect({ host: `tcp://127.0.0.1:${port}` });
+    expect(await driver.restoreParked(parkedName)).toBe(`${parkedName}-hs-previous-1795650413212`);
+    expect(containerState(parkedName).id).toBe(id);
+    // The name is taken now: nothing to put back.
+    expect(await driver.restoreParked(parkedName)).toBeUndefined();
+  });
 });

@@ -111,6 +111,23 @@ export class DockerDriver {
     }
   }
 
+  /**
+   * A redeploy cut short (the remediator killed between renaming the old container
+   * and verifying the new one) leaves the old one parked as `<name>-hs-previous-<ms>`:
+   * when no container has the name any more, the newest parked one is put back.
+   * Returns the name put back, if any.
+   */
+  async restoreParked(name: string): Promise<string | undefined> {
+    const list = await this.docker.listContainers({ all: true, filters: { name: [`^/?${name}-hs-previous-`] } });
+    const parked = list
+      .map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, '') }))
+      .filter((c) => c.name.startsWith(`${name}-hs-previous-`))
+      .sort((a, b) => b.name.localeCompare(a.name))[0];
+    if (!parked || (await this.inspect(name))) return undefined;
+    await this.docker.getContainer(parked.id).rename({ name });
+    return parked.name;
+  }
+
   /** Creates and starts a container from recorded options; its ID. */
   async createFrom(options: Docker.ContainerCreateOptions): Promise<string> {
     const created = await this.docker.createContainer(options);

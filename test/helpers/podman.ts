@@ -143,12 +143,21 @@ export async function runWeb(
   return { name, port, url, id: () => podman(['inspect', '--format', '{{.Id}}', name]) };
 }
 
+/** Removes the containers, and what a redeploy cut short left of them (`<name>-hs-previous-*`). */
 export function removeContainers(names: readonly string[]): void {
   for (const n of names) {
+    let parked: string[] = [];
     try {
-      podman(['rm', '-f', '-t', '0', n]);
+      parked = podman(['ps', '-a', '--format', '{{.Names}}', '--filter', `name=^${n}-hs-previous-`]).split('\n').filter(Boolean);
     } catch {
-      // Already gone.
+      // No engine: nothing to remove.
+    }
+    for (const c of [n, ...parked]) {
+      try {
+        podman(['rm', '-f', '-t', '0', c]);
+      } catch {
+        // Already gone.
+      }
     }
   }
 }
