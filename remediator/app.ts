@@ -16,6 +16,7 @@ import type { Journal } from './journal.js';
 import { ACTIONS } from './schema.js';
 import { WebhookSchema } from './webhook-schema.js';
 import { parseDuration } from '../collector/duration.js';
+import { sendExposition } from '../collector/http/exposition-body.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 /** An oversize body is read and thrown away up to this, so that its sender gets the 413 (not EPIPE). */
@@ -104,7 +105,7 @@ export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
     return reply.code(503).send({ status: 'degraded', reason: `container engine unreachable: ${engine.error ?? 'unknown'}` });
   });
 
-  app.get('/metrics', async (_req, reply) => reply.type(o.registry.contentType).send(await o.registry.metrics()));
+  app.get('/metrics', async (req, reply) => sendExposition(req, reply, await o.registry.metrics(), o.registry.contentType));
 
   app.post(
     '/webhook/alertmanager',

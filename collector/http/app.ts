@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Host } from '../host.js';
 import { ERROR_REASONS } from '../contract.js';
 import { health, type RemediatorView } from '../health.js';
+import { sendExposition } from './exposition-body.js';
 import { statusPage } from './status-page.js';
 import { VERSION } from '../version.js';
 
@@ -103,10 +104,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     };
   };
 
-  app.get('/metrics', { schema: { response: { 200: Type.String() } } }, async (_req, reply) => {
-    const text = await host.registry.metrics();
-    return reply.type(host.registry.contentType).send(text);
-  });
+  // A string, or its gzip as a Buffer (sent as it is, not serialized).
+  app.get('/metrics', { schema: { response: { 200: Type.String() } } }, async (req, reply) => sendExposition(req, reply, await host.registry.metrics(), host.registry.contentType));
 
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
     status: 'ok' as const,
