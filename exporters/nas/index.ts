@@ -30,7 +30,7 @@ export const nas = defineExporter<NasConfig>({
     mounts: Type.Optional(Type.Array(
       Type.Object(
         {
-          path: Type.String({ pattern: '^/', description: 'The mount point, as in /proc/self/mounts (e.g. /mnt/media).' }),
+          path: Type.String({ pattern: '^/(.*[^/])?$', description: 'The mount point, as in /proc/self/mounts (e.g. /mnt/media; no trailing slash).' }),
           tier: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,40}$', default: 'default', description: 'A name for the storage tier (nvme, media, photos, backups): a label.' })),
           write_test: Type.Optional(Type.Boolean({ default: false, description: 'Also create and remove a small file each collection, to catch shares that refuse writes.' })),
           timeout: Type.Optional(Duration({ default: '2s', description: 'How long statfs may take before the mount is reported unresponsive.' })),

@@ -47,6 +47,13 @@ function tmpfs(name: string, options: string): string {
   return p;
 }
 
+describe('the mounts config', () => {
+  it('refuses a mount point with a trailing slash (it would never match the mount table), naming the field', () => {
+    expect(() => runnerFor(nas, { name: 'nas', mounts: [{ path: '/mnt/media/' }] })).toThrow(/mounts\.0\.path|mounts\[0\]\.path/);
+    expect(() => runnerFor(nas, { name: 'nas', mounts: [{ path: '/mnt/media' }, { path: '/' }] })).not.toThrow();
+  });
+});
+
 describe('stat -f output', () => {
   it('reads sizes from blocks times the fundamental block size', () => {
     expect(parseStatfs('262144 196608 196000 4096 1000 900 nfs\n')).toEqual({
