@@ -5,7 +5,7 @@
  * and a Synology through its DSM Web API.)
  */
 import { Type } from '@sinclair/typebox';
-import { defineExporter, type Finding } from '../../collector/contract.js';
+import { defineExporter, type ConfigProblem, type Finding } from '../../collector/contract.js';
 import { Duration, SecretFile, StringEnum } from '../../collector/config/schema-types.js';
 import { of, percent, valueOf } from '../../collector/samples.js';
 import { M, NAS_METRICS } from './metrics.js';
@@ -104,11 +104,14 @@ export const nas = defineExporter<NasConfig>({
       return [{ path: ['mounts'], message: 'nothing to watch: list mounts, or leave md, disks or zfs enabled' }];
     }
     const seen = new Set<string>();
-    return config.mounts.flatMap((m, i) => {
+    const slow: ConfigProblem[] = [];
+    if (config.zfs.enabled !== 'false' && config.zfs.timeout + 500 >= config.timeout) slow.push({ path: ['zfs', 'timeout'], message: `must be shorter than the instance timeout (${config.timeout / 1000} s)` });
+    if (config.dsm && config.dsm.timeout >= config.timeout) slow.push({ path: ['dsm', 'timeout'], message: `must be shorter than the instance timeout (${config.timeout / 1000} s)` });
+    return [...slow, ...config.mounts.flatMap((m, i) => {
       if (seen.has(m.path)) return [{ path: ['mounts', i, 'path'], message: `${m.path} is listed twice` }];
       seen.add(m.path);
       return m.timeout >= config.timeout ? [{ path: ['mounts', i, 'timeout'], message: `must be shorter than the instance timeout (${config.timeout / 1000} s)` }] : [];
-    });
+    })];
   },
   review(samples) {
     const findings: Finding[] = [];
@@ -182,13 +185,17 @@ export const nas = defineExporter<NasConfig>({
     disks?.start();
     return {
       mode: 'pull',
-      collect: async (signal) => [
-        ...(config.mounts.length ? await watch.collect(signal) : []),
-        ...(config.md.enabled ? await readMd(ctx, config.md.mdstat_file, signal, config.md.sysfs_root) : []),
-        ...(disks?.samples() ?? []),
-        ...((await zfs?.samples()) ?? []),
-        ...((await dsm?.samples()) ?? []),
-      ],
+      // The parts side by side: each is bounded by its own deadline, and a slow one does not add to the others'.
+      collect: async (signal) =>
+        (
+          await Promise.all([
+            config.mounts.length ? watch.collect(signal) : [],
+            config.md.enabled ? readMd(ctx, config.md.mdstat_file, signal, config.md.sysfs_root) : [],
+            disks?.samples() ?? [],
+            zfs?.samples() ?? [],
+            dsm?.samples() ?? [],
+          ])
+        ).flat(),
       stop: async () => {
         watch.stop();
         disks?.stop();

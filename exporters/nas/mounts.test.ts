@@ -51,6 +51,8 @@ describe('the mounts config', () => {
   it('refuses a mount point with a trailing slash (it would never match the mount table), naming the field', () => {
     expect(() => runnerFor(nas, { name: 'nas', mounts: [{ path: '/mnt/media/' }] })).toThrow(/mounts\.0\.path|mounts\[0\]\.path/);
     expect(() => runnerFor(nas, { name: 'nas', mounts: [{ path: '/mnt/media' }, { path: '/' }] })).not.toThrow();
+    // Deadlines that could not fit in one collection.
+    expect(() => runnerFor(nas, { name: 'nas', timeout: '5s', zfs: { timeout: '5s' } })).toThrow(/zfs\.timeout.*shorter than the instance timeout/);
   });
 });
 
