@@ -72,10 +72,10 @@ describe('gpu exporter, nvidia-smi source (FAKE nvidia-smi replaying real captur
     const { runner } = start({ source: 'nvidia-smi', interval: '200ms', timeout: '500ms', nvidia_smi: { command: SMI } });
     await expect.poll(() => runner.status().lastError?.reason, { timeout: 5_000 }).toBe('timeout');
     expect(runner.status().up).toBe(false);
-    // It ignores SIGTERM; SIGKILL follows 2 s later. Meanwhile ten ticks came and went: one process.
-    await new Promise((r) => setTimeout(r, 1500));
+    // It ignores SIGTERM; SIGKILL follows 2 s after the timeout. Meanwhile several ticks came and went: one process.
+    await new Promise((r) => setTimeout(r, 1000));
     expect(invocations(count)).toHaveLength(1);
-    expect(runner.status().errors.timeout).toBeGreaterThanOrEqual(3);
+    expect(runner.status().errors.timeout).toBeGreaterThanOrEqual(2);
     expect(runner.status().samples.filter((s) => s.metric.startsWith('homestation_gpu_'))).toEqual([]);
   });
 
@@ -158,8 +158,8 @@ describe('gpu exporter, tegrastats source (FAKE tegrastats replaying real lines)
     const { runner, lines } = start({ source: 'tegrastats', tegrastats: { command: TEGRA, interval: '100ms', silent_after: 3 } });
     await expect.poll(() => runner.status().up, { timeout: 10_000 }).toBe(true);
     await expect.poll(() => runner.status().up, { timeout: 5_000 }).toBe(false);
+    await expect.poll(() => runner.status().lastError?.message, { timeout: 2_000 }).toMatch(/printed nothing for/);
     expect(runner.status().lastError).toMatchObject({ reason: 'timeout' });
-    expect(runner.status().lastError?.message).toMatch(/printed nothing for/);
     // The last-known reading stays (the stream contract), its timestamp says how old it is.
     expect(v(runner, M.boardMemoryUsed, { memory: 'ram' })).toBeGreaterThan(0);
     expect(v(runner, M.readingAge, { source: 'tegrastats' })! * 1000).toBeLessThan(Date.now() - 250);

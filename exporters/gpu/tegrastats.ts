@@ -159,11 +159,13 @@ export class TegrastatsStream implements StreamInstance {
     const fresh = this.child !== undefined && this.lastLineAt > 0 && this.silentFor() <= this.config.silent_after * this.config.interval;
     const samples: Sample[] = [...this.samples, { metric: M.unparsed, labels: { source: 'tegrastats' }, value: this.unparsed }];
     if (this.lastLineAt > 0) samples.push({ metric: M.readingAge, labels: { source: 'tegrastats' }, value: this.lastLineAt / 1000 });
-    return {
-      up: fresh,
-      samples,
-      ...(fresh ? {} : { error: this.error ?? new ExporterError('timeout', `no reading from ${this.config.command} yet`) }),
-    };
+    // Down for silence before the watchdog's next tick has said so: the same words.
+    const why =
+      this.error ??
+      (this.lastLineAt > 0
+        ? new ExporterError('timeout', `${this.config.command} printed nothing for ${Math.round(this.silentFor() / 1000)} s (interval ${this.config.interval / 1000} s)`)
+        : new ExporterError('timeout', `no reading from ${this.config.command} yet`));
+    return { up: fresh, samples, ...(fresh ? {} : { error: why }) };
   }
 
   async stop(): Promise<void> {
