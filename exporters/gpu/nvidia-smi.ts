@@ -10,6 +10,7 @@
 import type { InstanceContext, Sample } from '../../collector/contract.js';
 import { ExporterError } from '../../collector/contract.js';
 import { runCommand, type CommandResult } from '../../collector/run-command.js';
+import { WarnOnce } from '../../collector/warn-once.js';
 import { M } from './metrics.js';
 import { chooseFields, COMPUTE_APPS_FIELDS, parseComputeApps, parseHelpQueryGpu, parseQueryGpu, type GpuReading } from './parse/nvidia-smi.js';
 import { parseNvidiaSmiXml } from './parse/nvidia-xml.js';
@@ -27,8 +28,6 @@ export interface NvidiaSmiConfig {
 
 const INSTALL_HINT = 'install the NVIDIA driver utilities (nvidia-smi), or set gpu.nvidia_smi.command to its full path';
 const MAX_OUTPUT = 4 * 1024 * 1024;
-/** Distinct problems remembered for "logged once": bounded. */
-const MAX_REMEMBERED = 100;
 
 const firstLine = (r: CommandResult) => (r.stderr.trim() || r.stdout.trim()).split('\n')[0]?.slice(0, 300) ?? '';
 
@@ -44,12 +43,14 @@ function failure(what: string, r: CommandResult): ExporterError {
 
 export class NvidiaSmiSource {
   private fields?: { property: string; field: string }[];
-  private readonly reported = new Set<string>();
+  private readonly warned: WarnOnce;
 
   constructor(
     private readonly ctx: InstanceContext,
     private readonly config: NvidiaSmiConfig,
-  ) {}
+  ) {
+    this.warned = new WarnOnce(ctx.log);
+  }
 
   private run(args: string[], signal: AbortSignal): Promise<CommandResult> {
     return runCommand(this.config.command, args, { signal, maxOutputBytes: MAX_OUTPUT, installHint: INSTALL_HINT, killGraceMs: 2000 });
@@ -68,11 +69,7 @@ export class NvidiaSmiSource {
 
   /** Logs each distinct problem once (the parser kept the rest). */
   private report(problems: readonly string[]): void {
-    for (const p of problems) {
-      if (this.reported.has(p)) continue;
-      if (this.reported.size < MAX_REMEMBERED) this.reported.add(p);
-      this.ctx.log.warn({ problem: p }, 'nvidia-smi printed something this exporter does not understand; the rest is kept');
-    }
+    for (const p of problems) this.warned.warn(p, { problem: p }, 'nvidia-smi printed something this exporter does not understand; the rest is kept');
   }
 
   async collect(signal: AbortSignal): Promise<Sample[]> {

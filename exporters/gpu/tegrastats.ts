@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import type { InstanceContext, Sample, StreamInstance, StreamSnapshot } from '../../collector/contract.js';
 import { ExporterError } from '../../collector/contract.js';
 import { M } from './metrics.js';
+import { WarnOnce } from '../../collector/warn-once.js';
 import { parseTegrastatsLine } from './parse/tegrastats.js';
 import { tegraSamples } from './samples.js';
 
@@ -24,7 +25,6 @@ export interface TegrastatsConfig {
 }
 
 const MAX_BACKOFF_MS = 30_000;
-const MAX_REMEMBERED = 100;
 
 export class TegrastatsStream implements StreamInstance {
   readonly mode = 'stream' as const;
@@ -39,12 +39,14 @@ export class TegrastatsStream implements StreamInstance {
   private backoff = 1000;
   private restartTimer?: NodeJS.Timeout;
   private watchdog?: NodeJS.Timeout;
-  private readonly reported = new Set<string>();
+  private readonly warned: WarnOnce;
 
   constructor(
     private readonly ctx: InstanceContext,
     private readonly config: TegrastatsConfig,
-  ) {}
+  ) {
+    this.warned = new WarnOnce(ctx.log);
+  }
 
   /** Resolves once tegrastats runs; rejects when it cannot be started (the host retries). */
   async start(): Promise<void> {
@@ -107,11 +109,7 @@ export class TegrastatsStream implements StreamInstance {
   private onLine(line: string): void {
     if (!line.trim()) return;
     const s = parseTegrastatsLine(line);
-    for (const u of s.unknown) {
-      if (this.reported.has(u)) continue;
-      if (this.reported.size < MAX_REMEMBERED) this.reported.add(u);
-      this.ctx.log.warn({ token: u }, 'tegrastats printed something this exporter does not understand; the rest is kept');
-    }
+    for (const u of s.unknown) this.warned.warn(u, { token: u }, 'tegrastats printed something this exporter does not understand; the rest is kept');
     if (!s.ram && !s.gpus.length && !s.cpus.length) {
       // Not a tegrastats line at all (a message, garbage): not a reading.
       this.unparsed += 1;

@@ -8,6 +8,7 @@
 import type { InstanceContext, Sample } from '../../collector/contract.js';
 import { ExporterError } from '../../collector/contract.js';
 import { runCommand } from '../../collector/run-command.js';
+import { WarnOnce } from '../../collector/warn-once.js';
 import { diskLabel, parseScan, parseSmartctl, type DiskReading } from './parse/smartctl.js';
 import { M } from './metrics.js';
 import { diskSamples } from './samples.js';
@@ -31,12 +32,14 @@ export class DiskPoller {
   private polling = false;
   private stopped = false;
   private error?: ExporterError;
-  private readonly reported = new Set<string>();
+  private readonly warned: WarnOnce;
 
   constructor(
     private readonly ctx: InstanceContext,
     private readonly config: DisksConfig,
-  ) {}
+  ) {
+    this.warned = new WarnOnce(ctx.log);
+  }
 
   start(): void {
     const tick = () => void this.poll();
@@ -46,9 +49,7 @@ export class DiskPoller {
   }
 
   private say(problem: string): void {
-    if (this.reported.has(problem)) return;
-    if (this.reported.size < 100) this.reported.add(problem);
-    this.ctx.log.warn({ problem }, 'smartctl');
+    this.warned.warn(problem, { problem }, 'smartctl');
   }
 
   private async run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -3,11 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InstanceContext, Sample } from '../../collector/contract.js';
 import { ExporterError } from '../../collector/contract.js';
+import { WarnOnce } from '../../collector/warn-once.js';
 import { M } from './metrics.js';
 import { parseMdstat } from './parse/mdstat.js';
 import { mdSamples } from './samples.js';
 
-const reported = new WeakMap<InstanceContext, Set<string>>();
+const warned = new WeakMap<InstanceContext, WarnOnce>();
 
 /** sysfs' view of each array: the mismatches its last check found (mdstat does not show them). */
 async function sysfsSamples(sysfs: string, arrays: readonly string[], signal: AbortSignal): Promise<Sample[]> {
@@ -30,12 +31,8 @@ export async function readMd(ctx: InstanceContext, file: string, signal: AbortSi
     throw new ExporterError('unreachable', `cannot read ${file}: ${(err as Error).message}`);
   }
   const parsed = parseMdstat(text);
-  const seen = reported.get(ctx) ?? new Set<string>();
-  reported.set(ctx, seen);
-  for (const p of parsed.problems) {
-    if (seen.has(p) || seen.size > 100) continue;
-    seen.add(p);
-    ctx.log.warn({ file, problem: p }, 'mdstat: a line this exporter does not understand; the rest is kept');
-  }
+  const once = warned.get(ctx) ?? new WarnOnce(ctx.log);
+  warned.set(ctx, once);
+  for (const p of parsed.problems) once.warn(p, { file, problem: p }, 'mdstat: a line this exporter does not understand; the rest is kept');
   return [...mdSamples(parsed.arrays), ...(await sysfsSamples(sysfs, parsed.arrays.map((a) => a.name), signal))];
 }

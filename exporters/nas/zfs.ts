@@ -7,6 +7,7 @@
 import type { InstanceContext, Sample } from '../../collector/contract.js';
 import { ExporterError } from '../../collector/contract.js';
 import { runCommand } from '../../collector/run-command.js';
+import { WarnOnce } from '../../collector/warn-once.js';
 import { M } from './metrics.js';
 import { LIST_COLUMNS, parseZpoolList, parseZpoolStatus, parseZpoolStatusJson } from './parse/zpool.js';
 import { zfsSamples } from './samples.js';
@@ -20,17 +21,17 @@ export interface ZfsConfig {
 export class ZfsReader {
   private last: Sample[] = [];
   private absent = false;
-  private readonly reported = new Set<string>();
+  private readonly warned: WarnOnce;
 
   constructor(
     private readonly ctx: InstanceContext,
     private readonly config: ZfsConfig,
-  ) {}
+  ) {
+    this.warned = new WarnOnce(ctx.log);
+  }
 
   private say(problem: string): void {
-    if (this.reported.has(problem) || this.reported.size > 100) return;
-    this.reported.add(problem);
-    this.ctx.log.warn({ problem }, 'zpool');
+    this.warned.warn(problem, { problem }, 'zpool');
   }
 
   private async run(args: string[]): Promise<string> {
