@@ -59,7 +59,12 @@ describe.runIf(!missing)('docker driver over tcp://', () => {
     const driver = await DockerDriver.connect({ host: `tcp://127.0.0.1:${port}` });
     expect(await driver.restoreParked(parkedName)).toBe(`${parkedName}-hs-previous-1795650413212`);
     expect(containerState(parkedName).id).toBe(id);
-    // The name is taken now: nothing to put back.
+    // A second parked copy while the name is taken (the redeploy's new container holds it): left where it is.
+    const second = `${parkedName}-hs-previous-1795650999999`;
+    await runWeb(second);
+    cleanups.push(() => removeContainers([second]));
     expect(await driver.restoreParked(parkedName)).toBeUndefined();
+    expect(containerState(parkedName).id).toBe(id);
+    expect(containerState(second).running).toBe(true);
   });
 });
