@@ -6,6 +6,7 @@
  */
 import type { ExporterKind } from './contract.js';
 import { backup } from '../exporters/backup/index.js';
+import { bluetooth } from '../exporters/bluetooth/index.js';
 import { filesystem } from '../exporters/filesystem/index.js';
 import { gpu } from '../exporters/gpu/index.js';
 import { homeassistant } from '../exporters/homeassistant/index.js';
@@ -14,6 +15,7 @@ import { nas } from '../exporters/nas/index.js';
 
 export const EXPORTERS: readonly ExporterKind[] = [
   backup,
+  bluetooth,
   filesystem,
   gpu,
   homeassistant,

@@ -6,14 +6,15 @@
 # blackbox_exporter for the detection-to-recovery test, Mosquitto for the MQTT
 # exporter (and mqtt2prometheus, Debian's prometheus-mqtt-exporter, for its bench), Chromium for
 # the status page's headless browser test, FUSE (fuse3, python3-fusepy) for the NAS
-# exporter's hung-mount test. As root with apt-get it installs
+# exporter's hung-mount test, and dbus-daemon with python3-dbusmock (BlueZ's mock) for the
+# bluetooth exporter's BlueZ path. As root with apt-get it installs
 # what is missing; otherwise it prints the exact command, and fails in CI.
 set -euo pipefail
 
 # tool:package pairs
 NEEDED=(restic:restic borg:borgbackup borgmatic:borgmatic promtool:prometheus podman:podman runc:runc busybox:busybox-static
   amtool:prometheus-alertmanager prometheus-alertmanager:prometheus-alertmanager prometheus-blackbox-exporter:prometheus-blackbox-exporter
-  mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl prometheus-mqtt-exporter:prometheus-mqtt-exporter chromium:chromium fusermount3:fuse3)
+  mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl prometheus-mqtt-exporter:prometheus-mqtt-exporter chromium:chromium fusermount3:fuse3 dbus-daemon:dbus)
 
 missing=()
 for pair in "${NEEDED[@]}"; do
@@ -22,6 +23,8 @@ for pair in "${NEEDED[@]}"; do
 done
 # A Python module, not a command: the FAKE hung mount (test/fakes/hangfs.py) runs on Debian's python3.
 /usr/bin/python3 -c 'import fusepy' >/dev/null 2>&1 || missing+=(python3-fusepy)
+# BlueZ's mock on a private D-Bus (the bluetooth exporter's tests): python-dbusmock's bluez5 template.
+/usr/bin/python3 -c 'import dbusmock' >/dev/null 2>&1 || missing+=(python3-dbusmock)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -32,6 +32,8 @@ export interface DeviceEntry {
   manufacturer?: string | null;
   model?: string | null;
   area_id?: string | null;
+  /** [["bluetooth", "AA:BB:..."], ["mac", ...]]: how the device is reached (the bluetooth exporter names devices by it). */
+  connections?: [string, string][];
 }
 export interface AreaEntry {
   area_id: string;

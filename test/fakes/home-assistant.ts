@@ -18,13 +18,71 @@
  *   state_changed event when a sensor reports the same value again.
  * - A stall: HA's event loop blocked, reading and answering nothing, the TCP
  *   connection still open.
+ * - The four bluetooth subscriptions (homeassistant/components/bluetooth/
+ *   websocket_api.py; shapes in shared/fixtures/ble, copied to
+ *   exporters/bluetooth/fixtures): admin only (another user's token gets
+ *   {"code":"unauthorized","message":"Unauthorized"}); each answers its result, then
+ *   its initial events as HA does: scanner details as one {"add": [...]} (none when
+ *   there are no scanners), one state event per scanner, the allocations as one list
+ *   (none when empty), and the advert history as one {"add": [...]} (sent even when
+ *   empty). Live: {"add"|"remove": [details]}, a state per change, a one-element
+ *   allocation list per change, one {"add": [info]} per advert, {"remove":
+ *   [{"address"}]} when HA declares a device gone. Not modelled: HA's filter that
+ *   passes on only adverts whose data changed (the tests send what HA would pass).
  */
 import { createServer, type Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AreaEntry, ConfigEntry, DeviceEntry, EntityEntry, FloorEntry, HaState } from '../../exporters/homeassistant/model.js';
 
+/** habluetooth's HaScannerDetails as HA serialises it. */
+export interface FakeScanner {
+  source: string;
+  connectable: boolean;
+  name: string;
+  adapter: string;
+  scanner_type: string;
+}
+/** HA's serialize_service_info. */
+export interface FakeAdvert {
+  name: string;
+  address: string;
+  rssi: number;
+  manufacturer_data: Record<string, string>;
+  service_data: Record<string, string>;
+  service_uuids: string[];
+  source: string;
+  connectable: boolean;
+  time: number;
+  tx_power: number | null;
+  raw: string | null;
+}
+export interface FakeAllocation {
+  source: string;
+  slots: number;
+  free: number;
+  allocated: string[];
+}
+
+export interface FakeBluetooth {
+  /** A scanner registers (an ESPHome proxy connects, an adapter appears), with its modes. */
+  addScanner(details: FakeScanner, modes?: { current: string | null; requested: string | null }): void;
+  removeScanner(source: string): void;
+  setScannerState(source: string, current: string | null, requested: string | null): void;
+  setAllocation(a: FakeAllocation): void;
+  /** One advert as HA passes it on (it becomes the device's history). */
+  advertise(info: FakeAdvert): void;
+  /** HA declares the device gone. */
+  disappear(address: string): void;
+  /** Sends a raw event on a bluetooth subscription (malformed input). */
+  sendRaw(type: string, event: unknown): void;
+  readonly scanners: Map<string, { details: FakeScanner; current: string | null; requested: string | null }>;
+  readonly allocations: Map<string, FakeAllocation>;
+  readonly history: Map<string, FakeAdvert>;
+}
+
 export interface FakeHa {
   readonly url: string;
+  readonly bluetooth: FakeBluetooth;
   states: HaState[];
   entities: EntityEntry[];
   devices: DeviceEntry[];
@@ -50,9 +108,56 @@ export interface FakeHa {
   close(): Promise<void>;
 }
 
-export async function startFakeHa(options: { token: string; version?: string; authWindowMs?: number }): Promise<FakeHa> {
+export async function startFakeHa(options: { token: string; version?: string; authWindowMs?: number; nonAdminToken?: string }): Promise<FakeHa> {
   const version = options.version ?? '2026.9.2';
-  const clients = new Set<{ ws: WebSocket; subs: Map<string, number>; lastId: number; coalescing: boolean; stalled: boolean }>();
+  type Client = { ws: WebSocket; subs: Map<string, number>; lastId: number; coalescing: boolean; stalled: boolean; admin: boolean };
+  const clients = new Set<Client>();
+  const bt = { scanners: new Map<string, { details: FakeScanner; current: string | null; requested: string | null }>(), allocations: new Map<string, FakeAllocation>(), history: new Map<string, FakeAdvert>() };
+  const btSend = (type: string, event: unknown) => {
+    for (const c of clients) {
+      const id = c.subs.get(type);
+      if (id !== undefined) send(c.ws, [{ id, type: 'event', event }]);
+    }
+  };
+  const stateEvent = (source: string) => {
+    const s = bt.scanners.get(source);
+    return s && { source, adapter: s.details.adapter, current_mode: s.current, requested_mode: s.requested };
+  };
+  const bluetooth: FakeBluetooth = {
+    ...bt,
+    addScanner(details, modes = { current: 'passive', requested: 'passive' }) {
+      bt.scanners.set(details.source, { details, current: modes.current, requested: modes.requested });
+      btSend('bluetooth/subscribe_scanner_details', { add: [details] });
+      btSend('bluetooth/subscribe_scanner_state', stateEvent(details.source));
+    },
+    removeScanner(source) {
+      const s = bt.scanners.get(source);
+      if (!s) return;
+      bt.scanners.delete(source);
+      bt.allocations.delete(source);
+      btSend('bluetooth/subscribe_scanner_details', { remove: [s.details] });
+    },
+    setScannerState(source, current, requested) {
+      const s = bt.scanners.get(source);
+      if (!s) throw new Error(`no scanner ${source}`);
+      s.current = current;
+      s.requested = requested;
+      btSend('bluetooth/subscribe_scanner_state', stateEvent(source));
+    },
+    setAllocation(a) {
+      bt.allocations.set(a.source, a);
+      btSend('bluetooth/subscribe_connection_allocations', [a]);
+    },
+    advertise(info) {
+      bt.history.set(info.address, info);
+      btSend('bluetooth/subscribe_advertisements', { add: [info] });
+    },
+    disappear(address) {
+      bt.history.delete(address);
+      btSend('bluetooth/subscribe_advertisements', { remove: [{ address }] });
+    },
+    sendRaw: (type, event) => btSend(type, event),
+  };
   const http: Server = createServer((req, res) => {
     if (req.headers.authorization !== `Bearer ${options.token}`) {
       res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' }).end('401: Unauthorized');
@@ -65,6 +170,7 @@ export async function startFakeHa(options: { token: string; version?: string; au
   const wss = new WebSocketServer({ server: http, path: '/api/websocket' });
   const fake: FakeHa = {
     url: '',
+    bluetooth,
     states: [],
     entities: [],
     devices: [],
@@ -143,7 +249,7 @@ export async function startFakeHa(options: { token: string; version?: string; au
 
   wss.on('connection', (ws) => {
     fake.stats.connections += 1;
-    const client = { ws, subs: new Map<string, number>(), lastId: 0, coalescing: false, stalled: false };
+    const client: Client = { ws, subs: new Map<string, number>(), lastId: 0, coalescing: false, stalled: false, admin: false };
     let authed = false;
     const window = setTimeout(() => {
       if (!authed) ws.close();
@@ -158,7 +264,8 @@ export async function startFakeHa(options: { token: string; version?: string; au
       if (!authed) {
         if (msg.type !== 'auth') return ws.close();
         fake.stats.authAttempts += 1;
-        if (msg.access_token !== options.token) {
+        client.admin = msg.access_token === options.token;
+        if (msg.access_token !== options.token && (options.nonAdminToken === undefined || msg.access_token !== options.nonAdminToken)) {
           fake.stats.authInvalid += 1;
           ws.send(JSON.stringify({ type: 'auth_invalid', message: 'Invalid access token or password' }));
           return ws.close();
@@ -199,6 +306,21 @@ export async function startFakeHa(options: { token: string; version?: string; au
           return ok(fake.areas);
         case 'config/floor_registry/list':
           return ok(fake.floors);
+        case 'bluetooth/subscribe_scanner_details':
+        case 'bluetooth/subscribe_scanner_state':
+        case 'bluetooth/subscribe_connection_allocations':
+        case 'bluetooth/subscribe_advertisements': {
+          // @websocket_api.require_admin: HA raises Unauthorized, sent as this error.
+          if (!client.admin) return send(ws, [{ id, type: 'result', success: false, error: { code: 'unauthorized', message: 'Unauthorized' } }]);
+          client.subs.set(msg.type, id);
+          const initial: unknown[] = [];
+          const ev = (event: unknown) => initial.push({ id, type: 'event', event });
+          if (msg.type === 'bluetooth/subscribe_scanner_details' && bt.scanners.size) ev({ add: [...bt.scanners.values()].map((s) => s.details) });
+          if (msg.type === 'bluetooth/subscribe_scanner_state') for (const source of bt.scanners.keys()) ev(stateEvent(source));
+          if (msg.type === 'bluetooth/subscribe_connection_allocations' && bt.allocations.size) ev([...bt.allocations.values()]);
+          if (msg.type === 'bluetooth/subscribe_advertisements') ev({ add: [...bt.history.values()] });
+          return send(ws, [{ id, type: 'result', success: true, result: null }, ...initial]);
+        }
         case 'supported_features':
           if (!fake.coalesce) break;
           client.coalescing = (msg as { features?: { coalesce_messages?: number } }).features?.coalesce_messages === 1;

@@ -25,11 +25,14 @@ export const DEBIAN_PACKAGE: Record<string, string> = {
   chromium: 'chromium',
   fusermount3: 'fuse3',
   'python3-fusepy': 'python3-fusepy',
+  'dbus-daemon': 'dbus',
+  'python3-dbusmock': 'python3-dbusmock',
 };
 
 /** "Tools" that are not commands: how to tell they are there. */
 const CHECKS: Record<string, string> = {
   'python3-fusepy': "/usr/bin/python3 -c 'import fusepy'",
+  'python3-dbusmock': "/usr/bin/python3 -c 'import dbusmock'",
 };
 
 export function hasTool(tool: string): boolean {
