@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { backups } from './src/backups.js';
+import { bluetoothDashboard } from './src/bluetooth.js';
 import { gpuDashboard } from './src/gpu.js';
 import { homeAssistantDashboard } from './src/homeassistant.js';
 import { mqttDashboard } from './src/mqtt.js';
@@ -13,7 +14,7 @@ import { overview } from './src/overview.js';
 import { remediation } from './src/remediation.js';
 import { storage } from './src/storage.js';
 
-export const DASHBOARDS = { overview, backups, storage, remediation, mqtt: mqttDashboard, homeassistant: homeAssistantDashboard, gpu: gpuDashboard };
+export const DASHBOARDS = { overview, backups, storage, remediation, mqtt: mqttDashboard, homeassistant: homeAssistantDashboard, gpu: gpuDashboard, bluetooth: bluetoothDashboard };
 
 /** Stable, unique panel ids in layout order (Grafana links panels by id). */
 function numberPanels(dashboard: { panels?: { id?: number }[] }): void {

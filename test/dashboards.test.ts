@@ -49,7 +49,7 @@ describe('dashboards', () => {
   });
 
   it('have stable unique uids, the homestation tag, links, and a ${datasource} variable', () => {
-    expect(dashboards.map((d) => d.uid).sort()).toEqual(['homestation-backups', 'homestation-gpu', 'homestation-homeassistant', 'homestation-mqtt', 'homestation-overview', 'homestation-remediation', 'homestation-storage']);
+    expect(dashboards.map((d) => d.uid).sort()).toEqual(['homestation-backups', 'homestation-bluetooth', 'homestation-gpu', 'homestation-homeassistant', 'homestation-mqtt', 'homestation-overview', 'homestation-remediation', 'homestation-storage']);
     for (const d of dashboards) {
       expect(d.tags).toContain('homestation');
       expect(d.links.length).toBeGreaterThan(0);
