@@ -90,7 +90,7 @@ export class HaBluetoothSource implements BluetoothSource {
     if (code === 'not_connected' || code === 'closed') return; // the reconnect says it
     const [reason, message, hint]: [ExporterError['reason'], string, string] =
       code === 'unauthorized'
-        ? ['auth', `Home Assistant refused ${type}: ${res.error?.message ?? 'Unauthorized'}`, "HA's bluetooth commands require an administrator: make the token's user an administrator, or create the token as one"]
+        ? ['auth', `Home Assistant refused ${type}: ${res.error?.message ?? 'Unauthorized'}`, "HA's bluetooth commands require an administrator: make the token's user an administrator (or create the token as one), then restart HomeStation; it also asks again at each reconnect"]
         : code === 'unknown_command'
           ? ['other', `Home Assistant does not know ${type}`, 'the bluetooth integration is not loaded, or this Home Assistant is older than the command; update HA or load the Bluetooth integration']
           : ['other', `Home Assistant answered ${type} with ${code}: ${res.error?.message ?? ''}`, 'see the Home Assistant log'];
