@@ -43,7 +43,9 @@ async function ha(): Promise<FakeHa> {
   fake.bluetooth.addScanner(PROXY, { current: 'passive', requested: 'passive' });
   fake.bluetooth.addScanner(USB, { current: 'active', requested: 'active' });
   fake.bluetooth.setAllocation({ source: PROXY.source, slots: 3, free: 2, allocated: ['C4:7C:8D:6C:89:E4'] });
+  // HA's history: replayed to a new subscriber as one batch.
   fake.bluetooth.advertise(advert({ time: Date.now() / 1000 - 30 }));
+  fake.bluetooth.advertise(advert({ address: 'F0:F0:F0:00:00:01', name: 'ATC_0001', rssi: -88, manufacturer_data: {}, service_data: { '0000181a-0000-1000-8000-00805f9b34fb': 'a4c1380000010b5c0c' }, connectable: false, time: Date.now() / 1000 - 5 }));
   cleanups.push(() => fake.close());
   return fake;
 }
@@ -78,6 +80,7 @@ describe('bluetooth exporter, Home Assistant source, against the fake HA', () =>
     expect(v(runner, M.deviceInfo, { address: NUKI, name: 'Front door lock', company: '0x004c', connectable: 'true' })).toBe(1);
     expect(v(runner, M.silentThreshold, { address: NUKI })).toBe(1800);
     expect(v(runner, M.deviceAdverts, { address: NUKI })).toBe(0);
+    expect(v(runner, M.devices, { set: 'untracked' })).toBe(1); // the thermometer of the batch: not listed, track_all off
     // The USB adapter has no allocation event yet: no slot series, not "0 free".
     expect(v(runner, M.slotsFree, { scanner: USB.source })).toBeUndefined();
 
@@ -89,7 +92,18 @@ describe('bluetooth exporter, Home Assistant source, against the fake HA', () =>
     expect(v(runner, M.bestScanner, { address: NUKI, scanner: USB.source })).toBe(1);
     expect(v(runner, M.bestScanner, { address: NUKI, scanner: PROXY.source })).toBeUndefined();
     expect(v(runner, M.deviceAdverts, { address: NUKI })).toBe(1);
-    expect(v(runner, M.devices, { set: 'untracked' })).toBe(1);
+    expect(v(runner, M.devices, { set: 'untracked' })).toBe(2);
+  });
+
+  it('with track_all, gives the replayed batch series too, up to max_devices', async () => {
+    const fake = await ha();
+    const { runner } = exporter(fake.url, TOKEN, { track_all: true, max_devices: 1 });
+    await expect.poll(() => runner.status().up, { timeout: 10_000 }).toBe(true);
+    expect(v(runner, M.rssi, { address: 'F0:F0:F0:00:00:01' })).toBe(-88);
+    expect(v(runner, M.deviceInfo, { address: 'F0:F0:F0:00:00:01', name: 'ATC_0001', company: '', connectable: 'false' })).toBe(1);
+    fake.bluetooth.advertise(advert({ address: 'AA:BB:CC:DD:EE:07', name: 'Phone' }));
+    await expect.poll(() => v(runner, M.devices, { set: 'untracked' })).toBe(1);
+    expect(v(runner, M.devices, { set: 'other' })).toBe(1);
   });
 
   it('shows a proxy that stopped scanning, one with its slots exhausted, and one that went away', async () => {

@@ -131,3 +131,16 @@ describe('bluetooth model: scanners that went away', () => {
     expect(v(s, M.scannerPresent, { scanner: SCANNER })).toBeUndefined();
   });
 });
+
+describe('bluetooth model: a resync with history of a scanner that went', () => {
+  it('does not take a replayed advert from a scanner for the scanner being there', () => {
+    const m = model();
+    m.beginSync();
+    m.scannerAdded({ source: SCANNER, name: 'proxy', adapter: 'proxy', type: 'remote', connectable: true });
+    m.endSync(T0);
+    m.beginSync();
+    m.advert(ad(LISTED, T0 - MIN, { live: false }), T0);
+    m.endSync(T0);
+    expect(v(m.snapshot(T0, true), M.scannerPresent, { scanner: SCANNER })).toBe(0);
+  });
+});

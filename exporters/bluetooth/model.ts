@@ -114,13 +114,18 @@ export class BluetoothModel {
     return this.unparsed.get(what) ?? 0;
   }
 
-  private scanner(source: string): Scanner {
+  /**
+   * The scanner's state holder. `registered`: the source reported the scanner itself
+   * (details, modes, slots), so it is there now; an advert is not that: HA's history
+   * replays adverts of scanners that have since gone.
+   */
+  private scanner(source: string, registered = true): Scanner {
     let s = this.scanners.get(source);
     if (!s) {
       s = { present: true, adverts: 0, epoch: this.epoch };
       this.scanners.set(source, s);
     }
-    s.epoch = this.epoch;
+    if (registered) s.epoch = this.epoch;
     return s;
   }
 
@@ -170,7 +175,7 @@ export class BluetoothModel {
 
   advert(a: Advert, now: number): void {
     const time = Math.min(a.time, now); // another host's clock ahead of ours is not "seen in the future"
-    const s = this.scanner(a.source);
+    const s = this.scanner(a.source, false);
     if (a.live) s.adverts += 1;
     if (s.lastAdvert === undefined || time > s.lastAdvert) s.lastAdvert = time;
     const d = this.device(a.address, time);
