@@ -1,0 +1,133 @@
+/**
+ * npm run bench:scrape — /metrics at ten times homelab scale, against the reference of
+ * mqtt2prometheus (Debian's prometheus-mqtt-exporter, in Go) in the same run, same
+ * broker, same devices: D zigbee2mqtt-style devices x 4 fields, one message each, then
+ * 40 scrapes of /metrics one after another, without and with `Accept-Encoding: gzip`
+ * (Prometheus always asks for gzip). Figures: scrape p50/p99, body size, RSS after the
+ * scrapes and peak RSS (VmHWM) of each process; the p99 ratio against the reference.
+ * Sizes: 500, 5,000 and 50,000 devices (2,000, 20,000, 200,000 series);
+ * DEVICES=5000 runs one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connectAsync } from 'mqtt';
+import { startMosquitto } from '../test/helpers/mosquitto.js';
+import { freePort } from '../test/helpers/podman.js';
+
+const CLI = fileURLToPath(new URL('../collector/cli.js', import.meta.url));
+const SIZES = process.env.DEVICES ? [Number(process.env.DEVICES)] : [500, 5_000, 50_000];
+const SCRAPES = 40;
+const FIELDS = ['battery', 'humidity', 'linkquality', 'temperature'];
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const rss = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+
+/** One GET, the whole body read (and not decompressed: the time is the server's and the wire's). */
+function get(url: string, gzip: boolean): Promise<{ ms: number; bytes: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = request(url, { headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ ms: performance.now() - t0, bytes: body.length, text: gzip ? '' : body.toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`${what} not reached in ${timeoutMs / 1000} s`);
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)] as number;
+
+async function size(devices: number): Promise<void> {
+  const broker = await startMosquitto();
+  const dir = mkdtempSync(join(tmpdir(), 'hs-bench-scrape-'));
+  const hsPort = await freePort();
+  const refPort = await freePort();
+  writeFileSync(
+    join(dir, 'hs.yaml'),
+    `server: { host: 127.0.0.1, port: ${hsPort} }\nlog: { level: warn }\nexporters:\n  mqtt:\n    - name: bench\n      url: ${broker.url}\n      sys: false\n      tasmota: { enabled: false }\n      max_series: ${devices * 4 + 10_000}\n`,
+  );
+  writeFileSync(
+    join(dir, 'ref.yaml'),
+    `mqtt:\n  server: tcp://127.0.0.1:${broker.port}\n  topic_path: zigbee2mqtt/+\n  device_id_regex: "zigbee2mqtt/(?P<deviceid>.*)"\n  qos: 1\ncache:\n  timeout: 60m\nmetrics:\n` +
+      FIELDS.map((f) => `  - prom_name: ${f}\n    mqtt_name: ${f}\n    help: ${f}\n    type: gauge\n`).join(''),
+  );
+  const procs: { name: string; url: string; child: ChildProcess; series: RegExp }[] = [
+    {
+      name: 'homestation',
+      url: `http://127.0.0.1:${hsPort}/metrics`,
+      child: spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'hs.yaml')], { stdio: 'ignore' }),
+      series: /^homestation_mqtt_device_(battery_ratio|humidity_ratio|link_quality|temperature_celsius)\{/gm,
+    },
+    {
+      name: 'mqtt2prometheus',
+      url: `http://127.0.0.1:${refPort}/metrics`,
+      child: spawn('prometheus-mqtt-exporter', ['-config', join(dir, 'ref.yaml'), '-listen-address', '127.0.0.1', '-listen-port', String(refPort), '-log-level', 'error'], { stdio: 'ignore' }),
+      series: /^(battery|humidity|linkquality|temperature)\{/gm,
+    },
+  ];
+  try {
+    for (const p of procs) await waitFor(`${p.name} listening`, async () => (await get(p.url, false)).bytes > 0, 20_000);
+    await sleep(1500); // both subscribed
+    const pub = await connectAsync(broker.url, { reconnectPeriod: 0 });
+    for (let d = 0; d < devices; d++) {
+      const payload = JSON.stringify({ battery: 50 + (d % 50), humidity: 40 + (d % 20), linkquality: d % 255, temperature: 20 + (d % 10) / 10 });
+      await pub.publishAsync(`zigbee2mqtt/dev-${d}`, payload, { qos: 1 });
+    }
+    await pub.endAsync();
+    for (const p of procs) {
+      await waitFor(`${p.name} with ${devices * 4} series`, async () => ((await get(p.url, false)).text.match(p.series)?.length ?? 0) >= devices * 4, 120_000);
+    }
+    await sleep(1000);
+    out(`${devices} devices x 4 fields = ${devices * 4} series; ${SCRAPES} scrapes each, one after another`);
+    const p99 = new Map<string, number>();
+    for (const gzip of [false, true]) {
+      for (const p of procs) {
+        const times: number[] = [];
+        let bytes = 0;
+        for (let i = 0; i < SCRAPES; i++) {
+          const r = await get(p.url, gzip);
+          times.push(r.ms);
+          bytes = r.bytes;
+        }
+        times.sort((a, b) => a - b);
+        p99.set(`${p.name}/${gzip}`, pct(times, 0.99));
+        out(
+          `  ${p.name.padEnd(16)} ${gzip ? 'gzip ' : 'plain'}  p50 ${pct(times, 0.5).toFixed(1).padStart(7)} ms  p99 ${pct(times, 0.99).toFixed(1).padStart(7)} ms  body ${(bytes / 1024).toFixed(0).padStart(6)} KiB  RSS ${rss(p.child.pid!, 'VmRSS').toFixed(0).padStart(4)} MB  peak ${rss(p.child.pid!, 'VmHWM').toFixed(0).padStart(4)} MB`,
+        );
+      }
+    }
+    for (const gzip of [false, true]) {
+      out(`  p99 homestation / mqtt2prometheus ${gzip ? 'gzip ' : 'plain'}: ${((p99.get(`homestation/${gzip}`) as number) / (p99.get(`mqtt2prometheus/${gzip}`) as number)).toFixed(2)}x (target <= 0.5x)`);
+    }
+  } finally {
+    for (const p of procs) p.child.kill('SIGTERM');
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+out(`node ${process.versions.node}, ${process.platform}/${process.arch}`);
+for (const d of SIZES) await size(d);
