@@ -62,7 +62,7 @@ async function scrapeBench(): Promise<void> {
   const config = parseConfig(`exporters:\n  backup:\n${instances.join('\n')}\n`, 'bench.yaml', EXPORTERS, { env: {} });
   const host = new Host(config, EXPORTERS, { log: silentLogger(), processMetrics: false });
   for (const r of host.runners) await r.collectOnce();
-  const text = await host.registry.metrics();
+  const text = await host.exposition.text();
   const series = text.split('\n').filter((l) => l && !l.startsWith('#'));
 
   // Reference: the same series as static prom-client gauges.
@@ -90,9 +90,9 @@ async function scrapeBench(): Promise<void> {
     }
     return samples.sort((a, b) => a - b);
   };
-  await time(() => host.registry.metrics(), 200);
+  await time(() => host.exposition.text(), 200);
   await time(() => ref.metrics(), 200);
-  const ours = await time(() => host.registry.metrics(), 2000);
+  const ours = await time(() => host.exposition.text(), 2000);
   const theirs = await time(() => ref.metrics(), 2000);
   out(`scrape: ${series.length} series, ${text.length} bytes`);
   out(`  homestation  p50 ${pct(ours, 0.5).toFixed(3)} ms  p99 ${pct(ours, 0.99).toFixed(3)} ms`);

@@ -67,7 +67,7 @@ async function size(devices: number): Promise<void> {
   const refPort = await freePort();
   writeFileSync(
     join(dir, 'hs.yaml'),
-    `server: { host: 127.0.0.1, port: ${hsPort} }\nlog: { level: warn }\nexporters:\n  mqtt:\n    - name: bench\n      url: ${broker.url}\n      sys: false\n      tasmota: { enabled: false }\n      max_series: ${devices * 4 + 10_000}\n`,
+    `server: { host: 127.0.0.1, port: ${hsPort} }\nlog: { level: warn }\nexporters:\n  mqtt:\n    - name: bench\n      url: ${broker.url}\n      sys: false\n      tasmota: { enabled: false }\n      max_series: ${devices * 10}\n`,
   );
   writeFileSync(
     join(dir, 'ref.yaml'),
@@ -78,7 +78,8 @@ async function size(devices: number): Promise<void> {
     {
       name: 'homestation',
       url: `http://127.0.0.1:${hsPort}/metrics`,
-      child: spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'hs.yaml')], { stdio: 'ignore' }),
+      // HS_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (or --heap-prof) profiles HomeStation's side.
+      child: spawn(process.execPath, [...(process.env.HS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), CLI, 'run', '--config', join(dir, 'hs.yaml')], { stdio: 'ignore' }),
       series: /^homestation_mqtt_device_(battery_ratio|humidity_ratio|link_quality|temperature_celsius)\{/gm,
     },
     {
@@ -92,6 +93,16 @@ async function size(devices: number): Promise<void> {
     for (const p of procs) await waitFor(`${p.name} listening`, async () => (await get(p.url, false)).bytes > 0, 20_000);
     await sleep(1500); // both subscribed
     const pub = await connectAsync(broker.url, { reconnectPeriod: 0 });
+    // zigbee2mqtt's inventory first, as the bridge publishes it (retained): HomeStation
+    // admits only listed devices once there is one (and 500 before).
+    const coordinator = { friendly_name: 'Coordinator', ieee_address: '0x00124b0000000000', type: 'Coordinator', definition: null };
+    const inventory = [coordinator, ...Array.from({ length: devices }, (_, d) => ({
+      friendly_name: `dev-${d}`,
+      ieee_address: `0x${(0x00158d0000000000n + BigInt(d)).toString(16).padStart(16, '0')}`,
+      type: 'EndDevice',
+      definition: { vendor: 'Xiaomi', model: 'WSDCGQ11LM' },
+    }))];
+    await pub.publishAsync('zigbee2mqtt/bridge/devices', JSON.stringify(inventory), { qos: 1, retain: true });
     for (let d = 0; d < devices; d++) {
       const payload = JSON.stringify({ battery: 50 + (d % 50), humidity: 40 + (d % 20), linkquality: d % 255, temperature: 20 + (d % 10) / 10 });
       await pub.publishAsync(`zigbee2mqtt/dev-${d}`, payload, { qos: 1 });
@@ -124,6 +135,7 @@ async function size(devices: number): Promise<void> {
     }
   } finally {
     for (const p of procs) p.child.kill('SIGTERM');
+    await Promise.all(procs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r(null) : p.child.once('exit', r)))));
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -172,7 +172,7 @@ async function collect(exporter: string | undefined, instance: string | undefine
   // Pull instances collect once; stream instances connect, sync, and are read once
   // they are up or their timeout has passed.
   await Promise.all(host.runners.map((r) => r.collectOrSync()));
-  process.stdout.write(await host.registry.metrics());
+  process.stdout.write(await host.exposition.text());
   // Exit 1 when an instance failed, so scripts can tell (read before stopping streams).
   const allUp = host.runners.every((r) => r.status().up);
   await host.stop();

@@ -38,6 +38,11 @@ export interface MetricSpec {
 /** One value of a declared metric. */
 export interface Sample {
   readonly metric: string;
+  /**
+   * Never changed once given: the exposition keeps each labels object's rendered
+   * text while the object lives, so an exporter that keeps one object per series
+   * (across snapshots) has its labels escaped and joined once.
+   */
   readonly labels?: Readonly<Record<string, string>>;
   readonly value: number;
 }

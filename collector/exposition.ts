@@ -1,12 +1,15 @@
 /**
- * The Prometheus exposition: a prom-client registry whose metrics read the
- * runners' kept state at scrape time (prom-client's `collect` hook). Nothing here
- * does I/O, so a scrape is as fast as the formatting, whatever the sources do.
+ * The Prometheus exposition at scrape time, from the runners' kept state: nothing
+ * here does I/O, so a scrape is as fast as the formatting, whatever the sources do.
+ * HomeStation's own metrics (and the process's, and the remediator's) are a
+ * prom-client registry; the exporters' samples are written out directly
+ * (sample-text.ts), one line per series.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import { ERROR_REASONS, type ExporterKind, type MetricSpec } from './contract.js';
 import type { InstanceRunner, InstanceStatus } from './instance-runner.js';
+import { SampleText } from './sample-text.js';
 import { SELF, selfMetrics } from './self-metrics.js';
 import { VERSION } from './version.js';
 
@@ -16,29 +19,27 @@ export interface ExpositionOptions {
   readonly log: Logger;
 }
 
-/** A sample whose labels do not match its catalogue entry is dropped (and said once). */
-function labelsMatch(spec: MetricSpec, labels: Readonly<Record<string, string>>): boolean {
-  const keys = Object.keys(labels);
-  return (
-    keys.length === spec.labels.length &&
-    spec.labels.every((l) => typeof labels[l] === 'string') &&
-    keys.every((k) => spec.labels.includes(k))
-  );
+export interface Exposition {
+  /** HomeStation's own and the process metrics; the remediator registers its own here too. */
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** The whole /metrics body: the registry, then every exporter family. One status read per runner. */
+  text(): Promise<string>;
 }
 
-export function buildRegistry(
+export function buildExposition(
   kinds: readonly ExporterKind[],
   runners: readonly InstanceRunner[],
   options: ExpositionOptions,
-): Registry {
+): Exposition {
   const registry = new Registry();
-  const warned = new Set<string>();
   // One status read per runner and scrape, shared by every metric of the scrape:
-  // prom-client collects metrics in registration order, and the first one
-  // registered (homestation_exporter_up, below) takes the fresh reading.
+  // text() pins it; a registry read alone (prom-client collects in registration
+  // order) takes it fresh in homestation_exporter_up, the first registered.
+  let pinned: InstanceStatus[] | undefined;
   let cache: InstanceStatus[] | undefined;
-  const refresh = (): InstanceStatus[] => (cache = runners.map((r) => r.status()));
-  const statuses = (): InstanceStatus[] => cache ?? refresh();
+  const refresh = (): InstanceStatus[] => (cache = pinned ?? runners.map((r) => r.status()));
+  const statuses = (): InstanceStatus[] => pinned ?? cache ?? refresh();
 
   const perInstance = ['exporter', 'exporter_instance'];
   const helpOf = (name: string) => selfHelp(name);
@@ -52,57 +53,16 @@ export function buildRegistry(
       for (const st of refresh()) this.set({ exporter: st.exporter, exporter_instance: st.instance }, st.up ? 1 : 0);
     },
   });
+  const families = new Map<string, MetricSpec[]>();
   for (const kind of kinds) {
     const mine = runners.filter((r) => r.exporter === kind.name);
     if (mine.length === 0) continue;
     // The catalogue, plus what the instances' configs declare (one spec per name).
     const specs = new Map(kind.metrics.map((m) => [m.name, m]));
     for (const r of mine) for (const m of kind.configuredMetrics?.(r.config) ?? []) if (!specs.has(m.name)) specs.set(m.name, m);
-    for (const spec of specs.values()) {
-      const labelNames = ['exporter_instance', ...spec.labels];
-      const fill = (set: (labels: Record<string, string>, value: number) => void) => {
-        for (const st of statuses()) {
-          if (st.exporter !== kind.name) continue;
-          for (const s of st.samples) {
-            if (s.metric !== spec.name) continue;
-            const labels = s.labels ?? {};
-            if (!labelsMatch(spec, labels) || typeof s.value !== 'number') {
-              const key = `${kind.name}/${spec.name}`;
-              if (!warned.has(key)) {
-                warned.add(key);
-                options.log.error({ exporter: kind.name, metric: spec.name, labels }, 'sample does not match its catalogue entry; dropped');
-              }
-              continue;
-            }
-            set({ exporter_instance: st.instance, ...labels }, s.value);
-          }
-        }
-      };
-      if (spec.type === 'counter') {
-        new Counter({
-          name: spec.name,
-          help: spec.help,
-          labelNames,
-          registers: [registry],
-          collect() {
-            this.reset();
-            fill((labels, value) => this.inc(labels, value));
-          },
-        });
-      } else {
-        new Gauge({
-          name: spec.name,
-          help: spec.help,
-          labelNames,
-          registers: [registry],
-          collect() {
-            this.reset();
-            fill((labels, value) => this.set(labels, value));
-          },
-        });
-      }
-    }
+    families.set(kind.name, [...specs.values()]);
   }
+  const sampleText = new SampleText(families, options.log);
 
   /** A per-instance gauge of a value the status may not have yet (then no series). */
   const perInstanceGauge = (name: string, valueOf: (st: InstanceStatus) => number | undefined) =>
@@ -145,7 +105,21 @@ export function buildRegistry(
   build.set({ version: VERSION, node_version: process.versions.node }, 1);
 
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
-  return registry;
+  return {
+    registry,
+    contentType: registry.contentType,
+    async text() {
+      pinned = runners.map((r) => r.status());
+      try {
+        const own = await registry.metrics();
+        const exporters = sampleText.render(pinned.map((st) => ({ exporter: st.exporter, instance: st.instance, samples: st.samples })));
+        return exporters ? `${own}\n${exporters}` : own;
+      } finally {
+        pinned = undefined;
+        cache = undefined;
+      }
+    },
+  };
 }
 
 function selfHelp(name: string): string {

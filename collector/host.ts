@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ExporterKind } from './contract.js';
 import type { Config } from './config/load.js';
-import { buildRegistry } from './exposition.js';
+import { buildExposition, type Exposition } from './exposition.js';
 import { InstanceRunner } from './instance-runner.js';
 
 export interface HostOptions {
@@ -21,6 +21,8 @@ export interface HostOptions {
 export class Host {
   readonly runners: readonly InstanceRunner[];
   readonly registry: Registry;
+  /** The /metrics body. */
+  readonly exposition: Exposition;
   private readonly log: Logger;
 
   constructor(config: Config, kinds: readonly ExporterKind[], options: HostOptions) {
@@ -30,7 +32,8 @@ export class Host {
       .filter((i) => !options.only || (i.kind.name === options.only.exporter && (!options.only.instance || i.config.name === options.only.instance)))
       .map((i) => new InstanceRunner(i.kind, i.config, { log: options.log, now }));
     const used = kinds.filter((k) => this.runners.some((r) => r.exporter === k.name));
-    this.registry = buildRegistry(used, this.runners, { processMetrics: options.processMetrics ?? true, log: options.log });
+    this.exposition = buildExposition(used, this.runners, { processMetrics: options.processMetrics ?? true, log: options.log });
+    this.registry = this.exposition.registry;
   }
 
   start(): void {

@@ -105,7 +105,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   };
 
   // A string, or its gzip as a Buffer (sent as it is, not serialized).
-  app.get('/metrics', { schema: { response: { 200: Type.String() } } }, async (req, reply) => sendExposition(req, reply, await host.registry.metrics(), host.registry.contentType));
+  app.get('/metrics', { schema: { response: { 200: Type.String() } } }, async (req, reply) => sendExposition(req, reply, await host.exposition.text(), host.exposition.contentType));
 
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
     status: 'ok' as const,

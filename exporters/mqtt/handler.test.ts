@@ -50,6 +50,9 @@ describe('MQTT handler over a recorded zigbee2mqtt 1.25 session', () => {
     expect(lastSeen.find((s) => s.labels?.device === 'hue1')?.value).toBe(Date.parse('2021-10-22T08:38:44+08:00') / 1000);
     expect(samples.filter((s) => s.metric === M.battery || s.metric === M.temperature)).toEqual([]);
     expect(state.droppedValues.stale).toBe(20);
+    // The budget's count is kept as series come and go (groups removed, stale values expired): it agrees with a recount.
+    expect(state.seriesCount()).toBe(state.recount());
+    expect(state.seriesCount()).toBe(samples.filter((s) => s.labels?.device !== undefined || s.metric === M.z2mBridge).length);
     for (const s of samples.filter((x) => x.metric === M.battery || x.metric === M.humidity)) {
       expect(s.value).toBeGreaterThanOrEqual(0);
       expect(s.value).toBeLessThanOrEqual(1);
@@ -88,7 +91,7 @@ describe('MQTT handler over a recorded zigbee2mqtt 1.25 session', () => {
     expect(send('zigbee2mqtt/sensor', '{"temperature": ')).toBe('not_json');
     expect(send('other/topic', '1')).toBe('ignored');
     const values = state.snapshot(1).filter((s) => s.metric === 'homestation_mqtt_power_watts');
-    expect(values).toEqual([{ metric: 'homestation_mqtt_power_watts', labels: { device: 'a', source: 'custom' }, value: 12.5 }]);
+    expect(values.map(({ metric, labels, value }) => ({ metric, labels, value }))).toEqual([{ metric: 'homestation_mqtt_power_watts', labels: { device: 'a', source: 'custom' }, value: 12.5 }]);
   });
 
   it('keeps existing series and refuses new ones past the budget', () => {
@@ -96,6 +99,7 @@ describe('MQTT handler over a recorded zigbee2mqtt 1.25 session', () => {
     const state = new MqttState(c.ttl, c.max_series, silentLogger());
     for (let i = 0; i < 30; i++) handleMessage(c, state, { topic: `zigbee2mqtt/d${i}`, payload: Buffer.from('{"temperature":20}'), retain: false }, 1);
     expect(state.seriesCount()).toBeLessThanOrEqual(20);
+    expect(state.seriesCount()).toBe(state.recount());
     expect(state.droppedOverBudget).toBeGreaterThan(0);
     handleMessage(c, state, { topic: 'zigbee2mqtt/d0', payload: Buffer.from('{"temperature":25}'), retain: false }, 2);
     expect(state.snapshot(2).find((s) => s.metric === M.temperature && s.labels?.device === 'd0')?.value).toBe(25);

@@ -10,18 +10,35 @@ import { M } from './metrics.js';
 
 interface Value {
   readonly metric: string;
+  /** The series' full labels (device, source, its own), one object for its life: rendered once. */
   readonly labels: Readonly<Record<string, string>>;
   value: number;
   /** Milliseconds; values expire ttl after this. */
   at: number;
 }
 
+/** A series' sample, kept for the life of the series and updated in place at each snapshot. */
+interface Kept {
+  readonly metric: string;
+  readonly labels: Readonly<Record<string, string>>;
+  value: number;
+}
+
 interface Device {
+  /** {device, source}: one object shared by the device's series. */
+  readonly labels: Readonly<Record<string, string>>;
+  /**
+   * The device's own series (online, last seen, ...) as kept sample objects, so that
+   * the exposition renders a line again only when its value changed.
+   */
+  kept?: Map<string, Kept>;
   online?: boolean;
   /** The last availability payload could not be read: the state is unknown (online reads 0). */
   availabilityUnknown?: boolean;
   lastSeen?: number;
   info?: { ieee_address: string; vendor: string; model: string };
+  /** The info series' labels, made when the info changes. */
+  infoLabels?: Readonly<Record<string, string>>;
   /** Seen before its source's inventory was known: pruned by the first one unless listed. */
   provisional?: boolean;
   /** Device uptime as last reported, and the restarts seen from it going back. */
@@ -53,6 +70,8 @@ export class MqttState {
   /** Per source: names that are groups, never devices. */
   private readonly groups = new Map<string, Set<string>>();
   droppedOverBudget = 0;
+  /** Series held now; see seriesCount. */
+  private series = 0;
   reconnects = 0;
   authFailures = 0;
   connected = false;
@@ -73,8 +92,13 @@ export class MqttState {
     const k = this.key(source, name);
     let d = this.devices.get(k);
     if (!d && create) {
-      if (!this.admits(source, name) || !this.room(1)) return undefined;
-      d = { source, name, state: { values: new Map(), ...(this.hasInventory(source) ? {} : { provisional: true }) } };
+      if (!this.admits(source, name)) return undefined;
+      // A device holds no series by itself: there must be room for its first.
+      if (this.series + 1 > this.maxSeries) {
+        this.overBudget();
+        return undefined;
+      }
+      d = { source, name, state: { labels: { device: name, source }, values: new Map(), ...(this.hasInventory(source) ? {} : { provisional: true }) } };
       this.devices.set(k, d);
     }
     return d?.state;
@@ -110,7 +134,10 @@ export class MqttState {
       if (!state) continue;
       state.provisional = false;
       if (!state.info && !this.room(1)) continue;
-      state.info = d.info;
+      if (state.info?.ieee_address !== d.info.ieee_address || state.info.vendor !== d.info.vendor || state.info.model !== d.info.model) {
+        state.info = d.info;
+        state.infoLabels = { ...state.labels, ...d.info };
+      }
     }
   }
 
@@ -127,8 +154,13 @@ export class MqttState {
     if (inventory?.delete(from)) inventory.add(to);
   }
 
-  /** Series held now (the budget counts these). */
+  /** Series held now (the budget counts these): kept as they come and go, not counted per message. */
   seriesCount(): number {
+    return this.series;
+  }
+
+  /** The same count, from scratch (tests check the kept one against it). */
+  recount(): number {
     let n = this.broker.size + this.bridges.size;
     for (const { state } of this.devices.values()) {
       n += (state.online === undefined ? 0 : 2) + (state.lastSeen === undefined ? 0 : 1) + (state.info ? 1 : 0) + state.values.size;
@@ -137,16 +169,28 @@ export class MqttState {
     return n;
   }
 
+  private deviceSeries(state: Device): number {
+    return (state.online === undefined ? 0 : 2) + (state.lastSeen === undefined ? 0 : 1) + (state.info ? 1 : 0) + state.values.size + (state.restarts === undefined ? 0 : 1) + (state.sensors?.size ?? 0);
+  }
+
   /** True if `extra` new series fit the budget; otherwise counts and (rarely) says so. */
+  /** Whether `extra` more series fit; if so they are counted now (the caller adds them). */
   private room(extra: number): boolean {
-    if (this.seriesCount() + extra <= this.maxSeries) return true;
+    if (this.series + extra <= this.maxSeries) {
+      this.series += extra;
+      return true;
+    }
+    this.overBudget();
+    return false;
+  }
+
+  private overBudget(): void {
     this.droppedOverBudget += 1;
     const now = Date.now();
     if (now - this.lastBudgetLog > 60_000) {
       this.lastBudgetLog = now;
       this.log.warn({ maxSeries: this.maxSeries }, 'series budget reached: new series are refused, existing ones keep working (raise max_series?)');
     }
-    return false;
   }
 
   setBroker(sample: Sample): void {
@@ -204,7 +248,10 @@ export class MqttState {
     const d = this.device(source, name, true);
     if (!d) return;
     if (!d.info && !this.room(1)) return;
-    d.info = info;
+    if (d.info?.ieee_address !== info.ieee_address || d.info.vendor !== info.vendor || d.info.model !== info.model) {
+      d.info = info;
+      d.infoLabels = { ...d.labels, ...info };
+    }
   }
 
   setValue(source: string, name: string, metric: string, labels: Record<string, string>, value: number, at: number): void {
@@ -219,12 +266,16 @@ export class MqttState {
       return;
     }
     if (!this.room(1)) return;
-    d.values.set(k, { metric, labels, value, at });
+    d.values.set(k, { metric, labels: k === metric ? d.labels : { ...d.labels, ...labels }, value, at });
   }
 
   /** A renamed or removed device loses every series at once. */
   removeDevice(source: string, name: string): boolean {
-    return this.devices.delete(this.key(source, name));
+    const k = this.key(source, name);
+    const d = this.devices.get(k);
+    if (!d) return false;
+    this.series -= this.deviceSeries(d.state);
+    return this.devices.delete(k);
   }
 
   /** Devices of a source, for the bridge/devices diff. */
@@ -237,21 +288,33 @@ export class MqttState {
     const out: Sample[] = [];
     for (const s of this.broker.values()) out.push(s);
     for (const [base, online] of this.bridges) out.push({ metric: M.z2mBridge, labels: { base_topic: base }, value: online ? 1 : 0 });
-    for (const { source, name, state } of this.devices.values()) {
-      const labels = { device: name, source };
+    for (const { state } of this.devices.values()) {
+      const labels = state.labels;
+      const kept = (state.kept ??= new Map());
+      const put = (key: string, metric: string, value: number, l: Readonly<Record<string, string>> = labels) => {
+        let k = kept.get(key);
+        if (k === undefined || k.labels !== l) kept.set(key, (k = { metric, labels: l, value }));
+        else k.value = value;
+        out.push(k);
+      };
       if (state.online !== undefined) {
-        out.push({ metric: M.online, labels, value: state.online ? 1 : 0 }, { metric: M.availabilityUnknown, labels, value: state.availabilityUnknown ? 1 : 0 });
+        put('o', M.online, state.online ? 1 : 0);
+        put('a', M.availabilityUnknown, state.availabilityUnknown ? 1 : 0);
       }
-      if (state.restarts !== undefined) out.push({ metric: M.restarts, labels, value: state.restarts });
-      for (const [sensor, at] of state.sensors ?? []) out.push({ metric: M.sensorLastSeen, labels: { ...labels, sensor }, value: at / 1000 });
-      if (state.lastSeen !== undefined) out.push({ metric: M.lastSeen, labels, value: state.lastSeen / 1000 });
-      if (state.info) out.push({ metric: M.info, labels: { ...labels, ...state.info }, value: 1 });
+      if (state.restarts !== undefined) put('r', M.restarts, state.restarts);
+      for (const [sensor, at] of state.sensors ?? []) {
+        const key = `s:${sensor}`;
+        put(key, M.sensorLastSeen, at / 1000, kept.get(key)?.labels ?? { ...labels, sensor });
+      }
+      if (state.lastSeen !== undefined) put('l', M.lastSeen, state.lastSeen / 1000);
+      if (state.infoLabels) put('i', M.info, 1, state.infoLabels);
       for (const [k, v] of state.values) {
         if (now - v.at > this.ttlMs) {
           state.values.delete(k);
+          this.series -= 1;
           continue;
         }
-        out.push({ metric: v.metric, labels: { ...labels, ...v.labels }, value: v.value });
+        out.push(v); // the value object itself: the exposition re-renders its line only when the value changed
       }
     }
     out.push(

@@ -1,7 +1,7 @@
 /** Renders an exporter's samples through the real exposition path, for golden files. */
 import type { ExporterKind, Sample } from '../../collector/contract.js';
 import { InstanceRunner } from '../../collector/instance-runner.js';
-import { buildRegistry } from '../../collector/exposition.js';
+import { buildExposition } from '../../collector/exposition.js';
 import { silentLogger } from '../../collector/logging.js';
 
 /** Exposition text of `samples` as instance `instance` of `kind` (the kind's families only). */
@@ -10,9 +10,9 @@ export async function exposeSamples(kind: ExporterKind, samples: readonly Sample
   const fake: ExporterKind = { ...kind, configuredMetrics: undefined, create: () => ({ mode: 'pull', collect: async () => [...samples] }) };
   const runner = new InstanceRunner(fake, { name: instance, interval: 60_000, timeout: 5_000 }, { log, now: Date.now });
   await runner.collectOnce();
-  const registry = buildRegistry([fake], [runner], { processMetrics: false, log });
+  const exposition = buildExposition([fake], [runner], { processMetrics: false, log });
   const names = new Set(kind.metrics.map((m) => m.name));
-  const families = (await registry.metrics()).split('\n\n');
+  const families = (await exposition.text()).split('\n\n');
   return `${families
     .filter((f) => {
       const m = /^# HELP (\S+)/.exec(f);

@@ -1,0 +1,191 @@
+/**
+ * The exporters' samples as Prometheus text, written directly: one pass over each
+ * instance's samples per scrape, each series one line, nothing kept between scrapes.
+ * prom-client stays the registry of HomeStation's own and the process metrics; for
+ * bulk device series (20,000 and more) its per-series label objects and hashing cost
+ * several times the formatting (see docs/benchmarks.md, bench:scrape).
+ *
+ * The output is what prom-client writes for the same samples: HELP and TYPE for every
+ * declared family (also without series), `exporter_instance` first, then the sample's
+ * labels in order, values as prom-client formats them. A sample whose labels do not
+ * match its catalogue entry, or a second sample of the same series, is dropped and
+ * said once.
+ */
+import type { Logger } from 'pino';
+import type { MetricSpec, Sample } from './contract.js';
+
+export interface SampleSource {
+  readonly exporter: string;
+  readonly instance: string;
+  readonly samples: readonly Sample[];
+}
+
+/** HELP text escaping of the text format: backslash and newline. */
+const escapeHelp = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+/** Label value escaping: backslash, double quote, newline. */
+const NEEDS_ESCAPE = /[\\"\n]/;
+const escapeValue = (s: string) => (NEEDS_ESCAPE.test(s) ? s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : s);
+
+/**
+ * Flattens a string built by concatenation (V8 keeps it as a rope, and every join
+ * walks the rope again): a number conversion flattens it in place, as flatstr does.
+ * Done once for a line that is kept and written at every scrape.
+ */
+function flat(s: string): string {
+  _flattened = (s as unknown as number) | 0;
+  return s;
+}
+let _flattened = 0;
+
+/** A value as prom-client writes it. */
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+function labelsMatch(spec: MetricSpec, labels: Readonly<Record<string, string>>): boolean {
+  let n = 0;
+  for (const k in labels) {
+    n += 1;
+    if (typeof labels[k] !== 'string' || !spec.labels.includes(k)) return false;
+  }
+  return n === spec.labels.length;
+}
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * A sample object's line, kept on the object while it lives: an exporter that keeps
+ * its sample objects across scrapes (a pull instance's last collection; the MQTT
+ * state's values, updated in place) has a series rendered again only when its value
+ * changed. A symbol property, not a WeakMap: a WeakMap of 30,000 entries cost more in
+ * lookups and garbage collection than the lines it saved.
+ */
+const RENDERED = Symbol('homestation.rendered');
+type Keeps = { [RENDERED]?: Rendered };
+
+/** What was rendered for a sample object, reused while its value is the same. */
+interface Rendered {
+  metric: string;
+  instance: string;
+  labelText: string;
+  value: number;
+  line: string;
+}
+
+export class SampleText {
+  private readonly warned = new Set<string>();
+  /**
+   * A labels object's rendered text (`,k="v",...}`), kept while the object lives: an
+   * exporter that keeps one labels object per series (the MQTT state does) has each
+   * series' labels escaped and joined once, not at every scrape.
+   */
+  private readonly labelText = new WeakMap<object, string>();
+  /** The spec a labels object was last checked against. */
+  private readonly checked = new WeakMap<object, MetricSpec>();
+
+
+  /**
+   * @param families per exporter kind, its metric specs in exposition order (the
+   * catalogue, then what instance configs declare).
+   */
+  constructor(
+    private readonly families: ReadonlyMap<string, readonly MetricSpec[]>,
+    private readonly log: Logger,
+  ) {}
+
+  private warnOnce(key: string, fields: Record<string, unknown>, msg: string): void {
+    if (this.warned.has(key) || this.warned.size >= 200) return;
+    this.warned.add(key);
+    this.log.error(fields, msg);
+  }
+
+  private textOf(labels: Readonly<Record<string, string>>): string {
+    let t = this.labelText.get(labels);
+    if (t === undefined) {
+      t = '';
+      for (const k in labels) t += `,${k}="${escapeValue(labels[k] as string)}"`;
+      t = flat(`${t}}`);
+      this.labelText.set(labels, t);
+    }
+    return t;
+  }
+
+  /** Every family, each `# HELP`, `# TYPE`, its lines, joined by a blank line as prom-client does. */
+  render(sources: readonly SampleSource[]): string {
+    // One array of lines, joined once: the body is copied a single time.
+    const out: string[] = [];
+    for (const [exporter, specs] of this.families) {
+      const bySpec = new Map<string, Rendered[]>();
+      /** Metrics with a series rendered afresh this scrape: only those can hold a duplicate. */
+      const fresh = new Set<string>();
+      const index = new Map(specs.map((s) => [s.name, s]));
+      for (const src of sources) {
+        if (src.exporter !== exporter) continue;
+        const head = `{exporter_instance="${escapeValue(src.instance)}"`;
+        for (const s of src.samples) {
+          const done = (s as Keeps)[RENDERED];
+          let r: Rendered;
+          if (done !== undefined && done.metric === s.metric && done.instance === src.instance) {
+            r = done;
+            if (!Object.is(r.value, s.value)) {
+              r.value = s.value;
+              r.line = flat(`${s.metric}${head}${r.labelText} ${formatValue(s.value)}`);
+            }
+          } else {
+            const spec = index.get(s.metric);
+            const labels = s.labels ?? NO_LABELS;
+            if (!spec || typeof s.value !== 'number' || (this.checked.get(labels) !== spec && !this.check(spec, labels))) {
+              this.warnOnce(`${exporter}/${s.metric}`, { exporter, metric: s.metric, labels }, 'sample does not match its catalogue entry; dropped');
+              continue;
+            }
+            const labelText = this.textOf(labels);
+            r = { metric: s.metric, instance: src.instance, labelText, value: s.value, line: flat(`${s.metric}${head}${labelText} ${formatValue(s.value)}`) };
+            if (Object.isExtensible(s)) (s as Keeps)[RENDERED] = r;
+            fresh.add(s.metric);
+          }
+          let list = bySpec.get(s.metric);
+          if (!list) bySpec.set(s.metric, (list = []));
+          list.push(r);
+        }
+      }
+      for (const spec of specs) {
+        out.push(`# HELP ${spec.name} ${escapeHelp(spec.help)}`, `# TYPE ${spec.name} ${spec.type}`);
+        const list = bySpec.get(spec.name);
+        if (list) {
+          const kept = fresh.has(spec.name) ? this.unique(exporter, spec.name, list) : list;
+          for (const r of kept) out.push(r.line);
+        }
+        out.push(''); // the blank line between families, and the last newline
+      }
+    }
+    return out.join('\n');
+  }
+
+  /**
+   * A family's series with one given twice kept once (the first), and said. A series
+   * whose sample object was rendered before was unique then; a family is checked when
+   * it has a series rendered afresh.
+   */
+  private unique(exporter: string, metric: string, list: Rendered[]): Rendered[] {
+    const seen = new Map<string, Set<string>>();
+    let dup = false;
+    const kept = list.filter((r) => {
+      let series = seen.get(r.instance);
+      if (!series) seen.set(r.instance, (series = new Set()));
+      if (series.has(r.labelText)) return !(dup = true);
+      series.add(r.labelText);
+      return true;
+    });
+    if (dup) this.warnOnce(`dup:${exporter}/${metric}`, { exporter, metric }, 'an exporter gave a series twice; the first is kept');
+    return kept;
+  }
+
+  private check(spec: MetricSpec, labels: Readonly<Record<string, string>>): boolean {
+    if (!labelsMatch(spec, labels)) return false;
+    if (labels !== NO_LABELS) this.checked.set(labels, spec);
+    return true;
+  }
+}
