@@ -67,7 +67,7 @@ async function size(devices: number): Promise<void> {
   const refPort = await freePort();
   writeFileSync(
     join(dir, 'hs.yaml'),
-    `server: { host: 127.0.0.1, port: ${hsPort} }\nlog: { level: warn }\nexporters:\n  mqtt:\n    - name: bench\n      url: ${broker.url}\n      sys: false\n      tasmota: { enabled: false }\n      max_series: ${devices * 10}\n`,
+    `server: { host: 127.0.0.1, port: ${hsPort} }\nlog: { level: warn }\nexporters:\n  mqtt:\n    - name: bench\n      url: ${broker.url}\n      sys: false\n      tasmota: { enabled: false }\n      zigbee2mqtt: { max_inventory_bytes: ${devices * 200 + 1_000_000} }\n      max_series: ${devices * 10}\n`,
   );
   writeFileSync(
     join(dir, 'ref.yaml'),
@@ -109,7 +109,7 @@ async function size(devices: number): Promise<void> {
     }
     await pub.endAsync();
     for (const p of procs) {
-      await waitFor(`${p.name} with ${devices * 4} series`, async () => ((await get(p.url, false)).text.match(p.series)?.length ?? 0) >= devices * 4, 120_000);
+      await waitFor(`${p.name} with ${devices * 4} series`, async () => ((await get(p.url, false)).text.match(p.series)?.length ?? 0) >= devices * 4, 60_000 + devices * 12);
     }
     await sleep(1000);
     out(`${devices} devices x 4 fields = ${devices * 4} series; ${SCRAPES} scrapes each, one after another`);
