@@ -97,3 +97,26 @@ describe('the default budget', () => {
     expect(samples.filter((s) => s.metric === M.value)).toHaveLength(5000);
   });
 });
+
+describe('Home Assistant model: series kept between scrapes', () => {
+  it('keeps the sample objects of an unchanged entity, and makes them again for a new state or a registry change', () => {
+    const m = model();
+    const first = m.snapshot(true, 0);
+    const temp = 'sensor.0x00158d0002fb4826_temperature';
+    const of = (samples: typeof first, id: string) => samples.filter((s) => s.labels?.entity_id === id);
+    const other = dump.find((d) => d.entity_id !== temp && d.entity_id.startsWith('sensor.'))!.entity_id;
+    const second = m.snapshot(true, 0);
+    expect(of(second, temp)[0]).toBe(of(first, temp)[0]); // the same object: its line is reused
+    m.stateChanged(other, { ...dump.find((d) => d.entity_id === other)!, state: '42' });
+    const third = m.snapshot(true, 0);
+    expect(of(third, temp)[0]).toBe(of(first, temp)[0]);
+    expect(of(third, other)[0]).not.toBe(of(first, other)[0]);
+    expect(value(third, M.value, { entity_id: other })).toBe(42);
+    // The device moved to another area: the entity's info says so at once.
+    m.setDevices([{ id: 'dev1', name: 'Bath sensor', manufacturer: 'Xiaomi', model: 'WSDCGQ11LM', area_id: 'cellar' }]);
+    expect(m.snapshot(true, 0).find((s) => s.metric === M.entityInfo && s.labels?.entity_id === temp)?.labels?.area_id).toBe('cellar');
+    // An entity removed goes at once; one added comes in order.
+    m.stateChanged(other, null);
+    expect(of(m.snapshot(true, 0), other)).toEqual([]);
+  });
+});

@@ -93,6 +93,19 @@ export class HaModel {
   rttSeconds: number | undefined;
   /** Series refused by the budget, each counted once (not again at every scrape). */
   droppedOverBudget = 0;
+  /**
+   * Bumped when the registries an entity's series read change (entities, devices):
+   * every entity's series are made again then.
+   */
+  private generation = 0;
+  /** Bumped when an entity id comes or goes: the sorted, filtered order is made again then. */
+  private keysVersion = 0;
+  private order: { keys: number; generation: number; ids: string[] } | undefined;
+  /**
+   * Per entity, the series made from its state object: kept (the same sample objects,
+   * so the exposition reuses their lines) until HA sends a new state or a registry changes.
+   */
+  private readonly made = new Map<string, { state: HaState; generation: number; samples: Sample[] }>();
   /** Series refused at the last scrape: only what is over budget now, so it cannot grow without bound. */
   private refused = new Set<string>();
   private readonly keep: (entityId: string) => boolean;
@@ -127,20 +140,28 @@ export class HaModel {
   /** A full resync: replaces every state. */
   setStates(list: readonly HaState[]): void {
     this.states = new Map(list.filter((s) => typeof s?.entity_id === 'string').map((s) => [s.entity_id, s]));
+    this.keysVersion += 1;
   }
 
   /** state_changed: new_state null = removed; old_state null = added. */
   stateChanged(entityId: string, newState: HaState | null): void {
-    if (newState === null) this.states.delete(entityId);
-    else this.states.set(entityId, newState);
+    if (newState === null) {
+      if (this.states.delete(entityId)) this.keysVersion += 1;
+    } else {
+      if (!this.states.has(entityId)) this.keysVersion += 1;
+      this.states.set(entityId, newState);
+    }
   }
 
   setEntities(list: readonly EntityEntry[]): void {
     this.entities = new Map(list.map((e) => [e.entity_id, e]));
+    this.generation += 1;
   }
 
   /** entity_registry_updated: a rename drops the old id at once; a removal drops it. */
   entityRegistryUpdated(action: string, entityId: string, oldEntityId?: string): void {
+    this.generation += 1;
+    this.keysVersion += 1;
     if (action === 'remove') {
       this.entities.delete(entityId);
       this.states.delete(entityId);
@@ -155,6 +176,7 @@ export class HaModel {
 
   setDevices(list: readonly DeviceEntry[]): void {
     this.devices = new Map(list.map((d) => [d.id, d]));
+    this.generation += 1;
   }
 
   setAreas(list: readonly AreaEntry[]): void {
@@ -198,7 +220,7 @@ export class HaModel {
     const deviceAvailable = new Map<string, boolean>();
     const deviceBattery = new Map<string, number>();
     const deviceBatteryLow = new Map<string, boolean>();
-    const sorted = [...this.states.values()].filter((s) => this.keep(s.entity_id)).sort((a, b) => a.entity_id.localeCompare(b.entity_id));
+    const sorted = this.ordered();
     for (const s of sorted) {
       const domain = domainOf(s.entity_id);
       const availability = s.state === 'unavailable' ? 'unavailable' : s.state === 'unknown' ? 'unknown' : 'available';
@@ -245,45 +267,66 @@ export class HaModel {
       out.push(sample);
     };
     for (const s of sorted) {
-      const domain = domainOf(s.entity_id);
-      const labels = { entity_id: s.entity_id, domain };
-      const unavailable = s.state === 'unavailable';
-      const unknown = s.state === 'unknown';
-      push({ metric: M.available, labels, value: unavailable ? 0 : 1 });
-      push({ metric: M.unknown, labels, value: unknown ? 1 : 0 });
-      const changed = seconds(s.last_changed);
-      if (changed !== undefined) push({ metric: M.lastChanged, labels, value: changed });
-      // Only HA's own last_reported (2024.3+): last_updated is no report time.
-      const reported = seconds(s.last_reported);
-      if (reported !== undefined) push({ metric: M.lastReported, labels, value: reported });
-      const silentAfter = this.silentAfter(s);
-      if (silentAfter !== undefined) push({ metric: M.silentThreshold, labels, value: silentAfter / 1000 });
-      // A value is exported only while it is current: never for unavailable or unknown.
-      if (!unavailable && !unknown && NUMERIC.test(s.state.trim())) {
-        const unit = typeof s.attributes?.unit_of_measurement === 'string' ? s.attributes.unit_of_measurement : '';
-        push({ metric: M.value, labels: { ...labels, unit }, value: Number(s.state) });
-      }
-      const reg = this.entities.get(s.entity_id);
-      if (reg) {
-        const device = reg.device_id ?? '';
-        const area = reg.area_id ?? (device ? this.devices.get(device)?.area_id ?? '' : '');
-        push({
-          metric: M.entityInfo,
-          labels: { entity_id: s.entity_id, domain, device_id: device, area_id: area, platform: reg.platform ?? '', name: reg.name ?? reg.original_name ?? '' },
-          value: 1,
-        });
-      }
-      if (domain === 'automation') {
-        push({ metric: M.automationEnabled, labels: { entity_id: s.entity_id }, value: s.state === 'on' ? 1 : 0 });
-        const lt = seconds(typeof s.attributes?.last_triggered === 'string' ? s.attributes.last_triggered : undefined);
-        if (lt !== undefined) push({ metric: M.automationTriggered, labels: { entity_id: s.entity_id }, value: lt });
-      }
+      const memo = this.made.get(s.entity_id);
+      const samples = memo && memo.state === s && memo.generation === this.generation ? memo.samples : this.entitySamples(s);
+      if (samples !== memo?.samples) this.made.set(s.entity_id, { state: s, generation: this.generation, samples });
+      for (const x of samples) push(x);
     }
     this.overBudget = refusedNow.size;
     this.refused = refusedNow;
     out.push({ metric: M.droppedSeries, labels: { reason: 'over_budget' }, value: this.droppedOverBudget });
     return out;
   }
+  /** The series of one entity's state (its registry entry and device read as they are now). */
+  private entitySamples(s: HaState): Sample[] {
+    const out: Sample[] = [];
+    const domain = domainOf(s.entity_id);
+    const labels = { entity_id: s.entity_id, domain };
+    const unavailable = s.state === 'unavailable';
+    const unknown = s.state === 'unknown';
+    out.push({ metric: M.available, labels, value: unavailable ? 0 : 1 });
+    out.push({ metric: M.unknown, labels, value: unknown ? 1 : 0 });
+    const changed = seconds(s.last_changed);
+    if (changed !== undefined) out.push({ metric: M.lastChanged, labels, value: changed });
+    // Only HA's own last_reported (2024.3+): last_updated is no report time.
+    const reported = seconds(s.last_reported);
+    if (reported !== undefined) out.push({ metric: M.lastReported, labels, value: reported });
+    const silentAfter = this.silentAfter(s);
+    if (silentAfter !== undefined) out.push({ metric: M.silentThreshold, labels, value: silentAfter / 1000 });
+    // A value is exported only while it is current: never for unavailable or unknown.
+    if (!unavailable && !unknown && NUMERIC.test(s.state.trim())) {
+      const unit = typeof s.attributes?.unit_of_measurement === 'string' ? s.attributes.unit_of_measurement : '';
+      out.push({ metric: M.value, labels: { ...labels, unit }, value: Number(s.state) });
+    }
+    const reg = this.entities.get(s.entity_id);
+    if (reg) {
+      const device = reg.device_id ?? '';
+      const area = reg.area_id ?? (device ? this.devices.get(device)?.area_id ?? '' : '');
+      out.push({
+        metric: M.entityInfo,
+        labels: { entity_id: s.entity_id, domain, device_id: device, area_id: area, platform: reg.platform ?? '', name: reg.name ?? reg.original_name ?? '' },
+        value: 1,
+      });
+    }
+    if (domain === 'automation') {
+      out.push({ metric: M.automationEnabled, labels: { entity_id: s.entity_id }, value: s.state === 'on' ? 1 : 0 });
+      const lt = seconds(typeof s.attributes?.last_triggered === 'string' ? s.attributes.last_triggered : undefined);
+      if (lt !== undefined) out.push({ metric: M.automationTriggered, labels: { entity_id: s.entity_id }, value: lt });
+    }
+    return out;
+  }
+
+  /** Kept entity ids in order (sorted, filtered); made again only when ids or registries changed. */
+  private ordered(): HaState[] {
+    if (this.order?.keys !== this.keysVersion || this.order.generation !== this.generation) {
+      const ids = [...this.states.keys()].filter((id) => this.keep(id)).sort((a, b) => a.localeCompare(b));
+      this.order = { keys: this.keysVersion, generation: this.generation, ids };
+      const kept = new Set(ids);
+      for (const id of this.made.keys()) if (!kept.has(id)) this.made.delete(id);
+    }
+    return this.order.ids.map((id) => this.states.get(id) as HaState);
+  }
+
   /** Entity series refused at the last scrape (0 when all fit). */
   overBudget = 0;
 }
