@@ -45,7 +45,9 @@ function get(url: string, gzip: boolean): Promise<{ ms: number; bytes: number; t
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+const sumOf = (text: string, re: RegExp) => (text.match(re) ?? []).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     try {
@@ -53,7 +55,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
     } catch {
       // not yet
     }
-    await sleep(250);
+    await sleep(everyMs);
   }
   throw new Error(`${what} not reached in ${timeoutMs / 1000} s`);
 }
@@ -74,19 +76,21 @@ async function size(devices: number): Promise<void> {
     `mqtt:\n  server: tcp://127.0.0.1:${broker.port}\n  topic_path: zigbee2mqtt/+\n  device_id_regex: "zigbee2mqtt/(?P<deviceid>.*)"\n  qos: 1\ncache:\n  timeout: 60m\nmetrics:\n` +
       FIELDS.map((f) => `  - prom_name: ${f}\n    mqtt_name: ${f}\n    help: ${f}\n    type: gauge\n`).join(''),
   );
-  const procs: { name: string; url: string; child: ChildProcess; series: RegExp }[] = [
+  const procs: { name: string; url: string; child: ChildProcess; series: RegExp; handled: RegExp }[] = [
     {
       name: 'homestation',
       url: `http://127.0.0.1:${hsPort}/metrics`,
       // HS_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (or --heap-prof) profiles HomeStation's side.
       child: spawn(process.execPath, [...(process.env.HS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), CLI, 'run', '--config', join(dir, 'hs.yaml')], { stdio: 'ignore' }),
       series: /^homestation_mqtt_device_(battery_ratio|humidity_ratio|link_quality|temperature_celsius)\{/gm,
+      handled: /^homestation_mqtt_messages_total\{[^}]*result="processed"\} .*$/gm,
     },
     {
       name: 'mqtt2prometheus',
       url: `http://127.0.0.1:${refPort}/metrics`,
       child: spawn('prometheus-mqtt-exporter', ['-config', join(dir, 'ref.yaml'), '-listen-address', '127.0.0.1', '-listen-port', String(refPort), '-log-level', 'error'], { stdio: 'ignore' }),
       series: /^(battery|humidity|linkquality|temperature)\{/gm,
+      handled: /^received_messages\{.*$/gm,
     },
   ];
   try {
@@ -108,8 +112,12 @@ async function size(devices: number): Promise<void> {
       await pub.publishAsync(`zigbee2mqtt/dev-${d}`, payload, { qos: 1 });
     }
     await pub.endAsync();
+    // Every message handled (a small read of each body, every 2 s: counting 200,000 series
+    // by regex at every poll was slower than the ingest it waited for), then the series counted once.
     for (const p of procs) {
-      await waitFor(`${p.name} with ${devices * 4} series`, async () => ((await get(p.url, false)).text.match(p.series)?.length ?? 0) >= devices * 4, 60_000 + devices * 12);
+      await waitFor(`${p.name} handling ${devices} messages`, async () => sumOf((await get(p.url, false)).text, p.handled) >= devices, 60_000 + devices * 12, 2000);
+      const series = (await get(p.url, false)).text.match(p.series)?.length ?? 0;
+      if (series < devices * 4) throw new Error(`${p.name} has ${series} of ${devices * 4} series`);
     }
     await sleep(1000);
     out(`${devices} devices x 4 fields = ${devices * 4} series; ${SCRAPES} scrapes each, one after another`);
@@ -142,4 +150,12 @@ async function size(devices: number): Promise<void> {
 }
 
 out(`node ${process.versions.node}, ${process.platform}/${process.arch}`);
-for (const d of SIZES) await size(d);
+for (const d of SIZES) {
+  try {
+    await size(d);
+  } catch (err) {
+    // Said, not hidden: at 50,000 devices not every message was handled within the wait (to be found out).
+    out(`${d} devices: not measured: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}
