@@ -33,7 +33,8 @@ export async function createBluetoothInstance(ctx: InstanceContext, config: Blue
     snapshot() {
       const up = source.synced();
       const samples = model.snapshot(ctx.now(), up);
-      const over = config.track_all && samples.some((s) => s.labels?.set === 'untracked' && s.value > 0);
+      // Read from the model, not by scanning the samples: this runs at every scrape.
+      const over = config.track_all && model.untrackedCount() > 0;
       if (over !== loggedOverBudget) {
         if (over) ctx.log.warn({ maxDevices: config.max_devices }, 'over max_devices: further devices are counted (devices{set="untracked"}), not exported; list the ones that matter under devices');
         loggedOverBudget = over;

@@ -110,10 +110,6 @@ export class BluetoothModel {
     this.unparsed.set(what, (this.unparsed.get(what) ?? 0) + n);
   }
 
-  unparsedCount(what: Unparsed): number {
-    return this.unparsed.get(what) ?? 0;
-  }
-
   /**
    * The scanner's state holder. `registered`: the source reported the scanner itself
    * (details, modes, slots), so it is there now; an advert is not that: HA's history
@@ -169,8 +165,9 @@ export class BluetoothModel {
     this.registryNames = names;
   }
 
-  hasDevice(address: string): boolean {
-    return this.devices.has(address);
+  /** Devices heard and given no series (the budget's overflow when track_all is on). */
+  untrackedCount(): number {
+    return this.untracked.size;
   }
 
   advert(a: Advert, now: number): void {
