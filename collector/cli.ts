@@ -126,7 +126,8 @@ async function remediatorOnly(configFile: string | undefined): Promise<number> {
 }
 
 /** Calls the running remediator's API with the config's credentials. */
-async function remediatorApi(configFile: string | undefined, method: 'GET' | 'POST', path: string, body?: unknown): Promise<number> {
+/** A call to the running remediator's API (address and credentials from the config); an exit code when it cannot be made. */
+async function callRemediator(configFile: string | undefined, method: 'GET' | 'POST', path: string, body?: unknown): Promise<number | { ok: boolean; text: string }> {
   const config = configOrExitCode(configFile);
   if (typeof config === 'number') return config;
   const r = config.remediator;
@@ -141,16 +142,69 @@ async function remediatorApi(configFile: string | undefined, method: 'GET' | 'PO
     headers.authorization = `Basic ${Buffer.from(`${r.auth.basic.username}:${pw}`).toString('base64')}`;
   }
   const host = r.host === '0.0.0.0' ? '127.0.0.1' : r.host.includes(':') ? `[${r.host}]` : r.host;
-  let res: Response;
   try {
-    res = await fetch(`http://${host}:${r.port}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`http://${host}:${r.port}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { ok: res.ok, text: await res.text() };
   } catch (err) {
     process.stderr.write(`homestation: cannot reach the remediator at ${host}:${r.port}: ${(err as Error).message}\n`);
     return 1;
   }
-  const text = await res.text();
-  process.stdout.write(`${text}\n`);
+}
+
+async function remediatorApi(configFile: string | undefined, method: 'GET' | 'POST', path: string, body?: unknown): Promise<number> {
+  const res = await callRemediator(configFile, method, path, body);
+  if (typeof res === 'number') return res;
+  process.stdout.write(`${res.text}\n`);
   return res.ok ? 0 : 1;
+}
+
+/**
+ * `homestation migrate`: asks the running remediator (the same guarded path as an
+ * alert, so its fast paths do not fight the move), then follows the incident: each
+ * step as it is journaled, and the bytes copied while a copy runs.
+ */
+async function migrate(service: string, v: Values): Promise<number> {
+  const to = str(v.to);
+  const started = await callRemediator(str(v.config), 'POST', '/api/v1/remediate', { service, action: 'migrate', ...(to ? { to } : {}), dry_run: v['dry-run'] === true });
+  if (typeof started === 'number') return started;
+  if (!started.ok) {
+    process.stderr.write(`homestation migrate: ${started.text}\n`);
+    return 1;
+  }
+  const { incident } = JSON.parse(started.text) as { incident: { id: number; state: string; reason: string | null } | null };
+  if (!incident) {
+    process.stderr.write('homestation migrate: not started (see `homestation incidents --steps`)\n');
+    return 1;
+  }
+  process.stdout.write(`incident ${incident.id}: migrating ${service}${to ? ` to ${to}` : ''}\n`);
+  let shown = 0;
+  let lastBytes = -1;
+  for (;;) {
+    const res = await callRemediator(str(v.config), 'GET', `/api/v1/incidents/${incident.id}`);
+    if (typeof res === 'number') return res;
+    const now = JSON.parse(res.text) as {
+      state: string;
+      reason: string | null;
+      recoverySeconds: number | null;
+      steps: { at: number; kind: string; what: string; result: string; detail: string | null }[];
+      migrations?: { step: string; progress: { stateBytes?: number; imageBytes?: number } }[];
+    };
+    for (const e of now.steps.slice(shown)) {
+      process.stdout.write(`${new Date(e.at).toISOString().slice(11, 19)} ${e.kind} ${e.what}: ${e.result}${e.detail ? ` - ${e.detail}` : ''}\n`);
+    }
+    shown = now.steps.length;
+    const m = now.migrations?.at(-1);
+    const bytes = (m?.progress.stateBytes ?? 0) + (m?.progress.imageBytes ?? 0);
+    if (m && now.state === 'acting' && bytes !== lastBytes && m.step.startsWith('copy')) {
+      process.stdout.write(`         ${m.step}: ${(bytes / 1e6).toFixed(1)} MB copied\n`);
+      lastBytes = bytes;
+    }
+    if (now.state !== 'acting') {
+      process.stdout.write(`incident ${incident.id}: ${now.state}${now.reason ? ` (${now.reason})` : ''}\n`);
+      return now.state === 'recovered' ? 0 : 1;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 async function collect(exporter: string | undefined, instance: string | undefined, configFile: string | undefined): Promise<number> {
@@ -179,7 +233,7 @@ async function collect(exporter: string | undefined, instance: string | undefine
   return allUp ? 0 : 1;
 }
 
-type OptionName = 'config' | 'instance' | 'markdown' | 'action' | 'prometheus' | 'alertmanager' | 'action-budget' | 'dry-run' | 'journal' | 'json' | 'steps' | 'limit';
+type OptionName = 'config' | 'instance' | 'markdown' | 'action' | 'prometheus' | 'alertmanager' | 'action-budget' | 'dry-run' | 'journal' | 'json' | 'steps' | 'limit' | 'to';
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -194,6 +248,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   steps: { type: 'boolean' },
   limit: { type: 'string' },
+  to: { type: 'string' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -330,6 +385,14 @@ const COMMANDS: Record<string, Command> = {
         return 1;
       }
     },
+  },
+  migrate: {
+    usage: 'homestation migrate SERVICE [--to HOST] [--dry-run] [--config FILE]',
+    summary:
+      "Move a service with its state to another of its hosts, through the running remediator (the same guards as an alert); shows each step and the bytes copied. Default --to: the first of its hosts it is not on.",
+    options: ['config', 'to', 'dry-run'],
+    args: [1, 1],
+    run: (a, v) => migrate(a[0] as string, v),
   },
   remediate: {
     usage: 'homestation remediate SERVICE --action restart|redeploy [--dry-run] [--config FILE]',

@@ -137,7 +137,7 @@ export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
   app.get('/api/v1/incidents/:id', { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) } }, async (req, reply) => {
     const incident = o.journal.incident(req.params.id);
     if (!incident) return reply.code(404).send({ error: 'not_found', message: `no incident ${req.params.id}` });
-    return { ...incident, steps: o.journal.entries(incident.id) };
+    return { ...incident, steps: o.journal.entries(incident.id), migrations: o.journal.migrationsOf(incident.id) };
   });
 
   app.post('/api/v1/pause', async () => {
@@ -169,15 +169,22 @@ export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
             service: Type.String({ minLength: 1 }),
             action: Type.Unsafe<(typeof ACTIONS)[number]>({ type: 'string', enum: [...ACTIONS] }),
             dry_run: Type.Optional(Type.Boolean({ default: false })),
+            to: Type.Optional(Type.String({ minLength: 1, description: 'migrate: the host to move to.' })),
           },
           { additionalProperties: false },
         ),
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const now = Date.now();
       // The same guarded path as an alert, with a key of its own.
-      const incident = o.engine.decide(req.body.service, [{ action: req.body.action, attempts: 1 }], {
+      if (req.body.to !== undefined && req.body.action !== 'migrate') {
+        return reply.code(400).send({ error: 'bad_request', message: 'to is for the migrate action', field: 'body/to' });
+      }
+      if (req.body.to !== undefined && !o.engine.hosts.names.includes(req.body.to)) {
+        return reply.code(400).send({ error: 'bad_request', message: `unknown host "${req.body.to}" (known: ${o.engine.hosts.names.join(', ')})`, field: 'body/to' });
+      }
+      const incident = o.engine.decide(req.body.service, [{ action: req.body.action, attempts: 1, ...(req.body.to ? { to: req.body.to } : {}) }], {
         key: `manual:${now}:${req.body.service}`,
         name: 'manual',
         startsAt: now,

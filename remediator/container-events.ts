@@ -74,6 +74,8 @@ export class ContainerEvents {
     private readonly engine: Engine,
     private readonly services: readonly ServiceConfig[],
     private readonly log: Logger,
+    /** Whether a service runs on this engine now: events of a service that moved away are not its failures. */
+    private readonly runsHere: (service: string) => boolean = () => true,
   ) {}
 
   start(): void {
@@ -138,7 +140,7 @@ export class ContainerEvents {
     }
     const service = serviceOf(what.attributes, this.services);
     // Not ours, our own action's doing, or remediation paused / the service silenced.
-    if (!service || this.engine.busy(service) || this.engine.quiet(service)) return;
+    if (!service || !this.runsHere(service) || this.engine.busy(service) || this.engine.quiet(service)) return;
     const detail = `${what.kind} of ${what.attributes.name ?? what.containerId.slice(0, 12)}${what.attributes.exitCode ? ` (exit ${what.attributes.exitCode})` : ''}`;
     if (what.kind !== 'die') {
       this.engine.onDetected(service, 'container_event', what.at || Date.now(), detail);

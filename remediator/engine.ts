@@ -9,6 +9,8 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { ContainerInfo, DockerDriver } from './docker/driver.js';
 import { OPT_IN_LABEL } from './docker/driver.js';
+import { Hosts } from './hosts.js';
+import { Migrator } from './migrate/migrator.js';
 import type { FailureStartSource, Incident, Journal } from './journal.js';
 import type { EscalationReason, RemediatorMetrics } from './metrics.js';
 import type { Notifier } from './notify.js';
@@ -51,7 +53,10 @@ const PERMANENT_REFUSALS = new Set(['not_opted_in', 'self', 'no_service']);
 export interface EngineDeps {
   readonly config: RemediatorConfig;
   readonly journal: Journal;
+  /** The local engine; with `hosts`, the one named "local". */
   readonly driver: DockerDriver;
+  /** Every engine by name and where each service runs (default: the local engine alone). */
+  readonly hosts?: Hosts;
   readonly metrics: RemediatorMetrics;
   readonly notifier: Notifier;
   readonly log: Logger;
@@ -102,7 +107,8 @@ class Semaphore {
 export class Engine {
   private readonly config: RemediatorConfig;
   private readonly journal: Journal;
-  private readonly driver: DockerDriver;
+  readonly hosts: Hosts;
+  private readonly migrator: Migrator;
   private readonly metrics: RemediatorMetrics;
   private readonly notifier: Notifier;
   private readonly log: Logger;
@@ -117,11 +123,12 @@ export class Engine {
   constructor(deps: EngineDeps) {
     this.config = deps.config;
     this.journal = deps.journal;
-    this.driver = deps.driver;
     this.metrics = deps.metrics;
     this.notifier = deps.notifier;
     this.log = deps.log;
     this.now = deps.now ?? Date.now;
+    this.hosts = deps.hosts ?? Hosts.single(deps.driver, deps.journal);
+    this.migrator = new Migrator(this.hosts, deps.journal, deps.log, this.now);
     this.semaphore = new Semaphore(deps.config.max_concurrent_actions);
     this.selfIds = deps.selfContainerIds ?? [];
     this.metrics.paused.set(this.paused ? 1 : 0);
@@ -402,8 +409,8 @@ export class Engine {
           continue;
         }
         const service = this.serviceConfig(serviceName);
-        const container = await this.driver.find(service).catch(() => undefined);
-        const check = container ? await checkOnce(this.driver, service, container.id) : { ok: false, detail: 'no container' };
+        const container = await this.drv(service).find(service).catch(() => undefined);
+        const check = container ? await checkOnce(this.drv(service), service, container.id) : { ok: false, detail: 'no container' };
         if (check.ok) {
           this.journal.entry({ at: this.now(), incidentId, service: serviceName, kind: 'check', what: 'joined', result: 'ok', detail: `${j.origin.key}: ${serviceName} is healthy after incident ${incidentId} (${check.detail})` });
           continue;
@@ -455,6 +462,11 @@ export class Engine {
   }
 
   // --- acting ----------------------------------------------------------------
+
+  /** The engine the service runs on now. */
+  private drv(service: Pick<ServiceConfig, 'name' | 'hosts'>): DockerDriver {
+    return this.hosts.driverOf(service);
+  }
 
   private serviceConfig(name: string): ServiceConfig {
     return (
@@ -521,19 +533,24 @@ export class Engine {
   async recordHealthy(): Promise<number> {
     let recorded = 0;
     for (const service of this.config.services) {
-      const container = await this.driver.find(service).catch(() => undefined);
+      const container = await this.drv(service).find(service).catch(() => undefined);
       if (!container) continue;
-      const check = await checkOnce(this.driver, service, container.id).catch(() => ({ ok: false, detail: '' }));
-      if (check.ok && (await this.recordSpec(service.name, container.id))) recorded += 1;
+      const check = await checkOnce(this.drv(service), service, container.id).catch(() => ({ ok: false, detail: '' }));
+      if (check.ok && (await this.recordSpec(service, container.id))) recorded += 1;
     }
     return recorded;
   }
 
-  private async recordSpec(service: string, containerId: string): Promise<boolean> {
-    const spec = await this.driver.recreateSpec(containerId).catch(() => undefined);
+  private async recordSpec(service: ServiceConfig, containerId: string): Promise<boolean> {
+    const spec = await this.drv(service).recreateSpec(containerId).catch(() => undefined);
     if (!spec) return false;
-    this.journal.setState(`last_good:${service}`, JSON.stringify({ at: this.now(), ...spec }));
+    this.journal.setState(`last_good:${service.name}`, JSON.stringify({ at: this.now(), host: this.hosts.hostOf(service), ...spec }));
     return true;
+  }
+
+  /** Stops old copies of migrated services on source hosts that were down during their migration and are back. */
+  async fence(): Promise<string[]> {
+    return this.migrator.fence(this.config.services);
   }
 
   /** A removed container: created again from its last good recorded configuration, then checked. */
@@ -549,8 +566,8 @@ export class Engine {
     this.record(incident, 'action', 'recreate', 'started', `container gone: creating ${spec.options.name} from its configuration recorded healthy at ${when} (image ${spec.imageId.slice(0, 19)})`);
     let check: CheckResult;
     try {
-      const id = await this.driver.createFrom(spec.options);
-      check = await waitForRecovery(this.driver, service, id, service.recovery_deadline);
+      const id = await this.drv(service).createFrom(spec.options);
+      check = await waitForRecovery(this.drv(service), service, id, service.recovery_deadline);
     } catch (err) {
       check = { ok: false, detail: `recreate failed: ${(err as Error).message}` };
     }
@@ -568,7 +585,20 @@ export class Engine {
   }
 
   private async actInSpan(incident: Incident, service: ServiceConfig, ladder: readonly StepConfig[], dryRun: boolean): Promise<void> {
-    const container = await this.driver.find(service);
+    // A ladder that starts with migrate may start where the service cannot be found: its host down, its container gone.
+    const migrateFirst = ladder[0]?.action === 'migrate';
+    let container: ContainerInfo | undefined;
+    try {
+      container = await this.drv(service).find(service);
+    } catch (err) {
+      if (!migrateFirst) throw err;
+      this.record(incident, 'check', 'before', 'failed', `its host ${this.hosts.hostOf(service)} cannot be reached: ${(err as Error).message}`);
+      return this.runLadder(incident, service, ladder, undefined, false, dryRun);
+    }
+    if (!container && migrateFirst) {
+      this.record(incident, 'check', 'before', 'failed', `no container on ${this.hosts.hostOf(service)}`);
+      return this.runLadder(incident, service, ladder, undefined, false, dryRun);
+    }
     if (!container) return this.recreateRemoved(incident, service, dryRun);
     const listed = this.config.services.some((s) => s.name === service.name);
     if (!listed && container.labels[OPT_IN_LABEL] !== 'true') {
@@ -583,8 +613,8 @@ export class Engine {
     const withDependency: string[] = [];
     for (const depName of service.depends_on ?? []) {
       const dep = this.serviceConfig(depName);
-      const depContainer = await this.driver.find(dep).catch(() => undefined);
-      const depCheck = depContainer ? await checkOnce(this.driver, dep, depContainer.id) : { ok: false, detail: 'no container' };
+      const depContainer = await this.drv(dep).find(dep).catch(() => undefined);
+      const depCheck = depContainer ? await checkOnce(this.drv(dep), dep, depContainer.id) : { ok: false, detail: 'no container' };
       if (depCheck.ok) continue;
       this.record(incident, 'check', `dependency ${depName}`, 'down', depCheck.detail);
       // Its own incident if one runs (this waits for it), else one for it now.
@@ -596,8 +626,8 @@ export class Engine {
         dryRun,
       });
       await this.idleFor(depIncident);
-      const depNow = await this.driver.find(dep).catch(() => undefined);
-      const depAfter = depNow ? await checkOnce(this.driver, dep, depNow.id) : { ok: false, detail: 'no container' };
+      const depNow = await this.drv(dep).find(dep).catch(() => undefined);
+      const depAfter = depNow ? await checkOnce(this.drv(dep), dep, depNow.id) : { ok: false, detail: 'no container' };
       this.record(incident, 'check', `dependency ${depName}`, depAfter.ok ? 'ok' : 'down', depAfter.ok ? `back${depIncident ? ` (incident ${depIncident.id})` : ''}` : depAfter.detail);
       if (!depAfter.ok) {
         return this.refuseInFlight(incident, 'dependency_down', `dependency ${depName} of ${service.name} is down and did not recover${depIncident ? ` (incident ${depIncident.id})` : ''}`);
@@ -605,11 +635,11 @@ export class Engine {
       withDependency.push(depName);
     }
 
-    let before = await checkOnce(this.driver, service, container.id);
+    let before = await checkOnce(this.drv(service), service, container.id);
     // A service that failed because its dependency did usually comes back with it (a
     // reconnect): a short wait for that before restarting it too.
     if (!before.ok && withDependency.length && service.probe) {
-      const waited = await waitForRecovery(this.driver, service, container.id, Math.min(service.recovery_deadline, DEPENDENT_GRACE_MS));
+      const waited = await waitForRecovery(this.drv(service), service, container.id, Math.min(service.recovery_deadline, DEPENDENT_GRACE_MS));
       if (waited.ok) before = { ...waited, detail: `${waited.detail} (after its dependency came back)` };
     }
     this.record(incident, 'check', 'before', before.ok ? 'ok' : 'failed', before.detail);
@@ -620,32 +650,40 @@ export class Engine {
       void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back with its dependency ${withDependency.join(', ')}, ${seconds.toFixed(1)} s after it failed; it was not restarted itself` });
       return;
     }
-    if (before.ok && service.probe) {
+    // A migrate asked for by hand is a planned move: a healthy service is moved too.
+    const plannedMove = incident.since === 'manual' && ladder[0]?.action === 'migrate';
+    if (before.ok && service.probe && !plannedMove) {
       return this.refuseInFlight(incident, 'already_healthy', `${service.name} passes its probe already (${before.detail})`);
     }
 
-    let target: ContainerInfo = container;
+    return this.runLadder(incident, service, ladder, container, before.hung === true, dryRun);
+  }
+
+  /** The ladder's steps in order until the service passes its check; then recovered, or failed and a human asked. */
+  private async runLadder(incident: Incident, service: ServiceConfig, ladder: readonly StepConfig[], container: ContainerInfo | undefined, hung: boolean, dryRun: boolean): Promise<void> {
+    // No container (only when a migrate comes first): named for the journal, created by the migrate.
+    let target: ContainerInfo = container ?? { id: '', name: service.container ?? service.name, running: false, paused: false, state: 'unknown', labels: {}, health: '', startedAt: Number.NaN };
     for (const step of ladder) {
       for (let attempt = 1; attempt <= step.attempts; attempt++) {
         if (this.resolvedWhileActing.delete(incident.id)) {
           this.finish(incident, 'resolved', 'the alert resolved before the next step');
           return;
         }
-        const outcome = await this.step(incident, service, target, step.action, attempt, dryRun, attempt === 1 && step === ladder[0] ? before.hung === true : false);
+        const outcome = await this.step(incident, service, target, step.action, attempt, dryRun, attempt === 1 && step === ladder[0] ? hung : false, step.to);
         if (outcome === 'dry_run') {
           this.finish(incident, 'refused', 'dry_run');
           return;
         }
         if (outcome.check.ok) {
-          const now = await this.driver.find(service).catch(() => undefined);
-          if (now) await this.recordSpec(service.name, now.id);
+          const now = await this.drv(service).find(service).catch(() => undefined);
+          if (now) await this.recordSpec(service, now.id);
           const seconds = (this.now() - incident.alertStartsAt) / 1000;
           this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
           this.finish(incident, 'recovered', `${step.action} (attempt ${attempt})${outcome.rolledBack ? ', previous container put back' : ''}`, seconds);
           void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back after ${step.action}, ${seconds.toFixed(1)} s after it failed (${incident.since.replace(/_/g, ' ')})` });
           return;
         }
-        target = (await this.driver.find(service)) ?? target;
+        target = (await this.drv(service).find(service).catch(() => undefined)) ?? target;
       }
     }
     this.finish(incident, 'failed', 'ladder_exhausted');
@@ -666,6 +704,8 @@ export class Engine {
     dryRun: boolean,
     /** Known hung (paused, or no answer to its probe): its stop does not wait the grace period meant for a healthy one. */
     hung = false,
+    /** migrate: the host to move to. */
+    to?: string,
   ): Promise<'dry_run' | { check: CheckResult; rolledBack: boolean }> {
     if (dryRun) {
       this.record(incident, 'action', action, 'dry_run', `would ${action} ${container.name}`);
@@ -681,19 +721,33 @@ export class Engine {
       let check: CheckResult;
       try {
         if (action === 'restart') {
-          await this.driver.restart(container.id, stopTimeout);
-          check = await waitForRecovery(this.driver, service, container.id, service.recovery_deadline);
+          await this.drv(service).restart(container.id, stopTimeout);
+          check = await waitForRecovery(this.drv(service), service, container.id, service.recovery_deadline);
+        } else if (action === 'migrate') {
+          const index = this.config.services.findIndex((x) => x.name === service.name);
+          const res = await this.migrator.migrate({
+            service: { ...service, stop_timeout: stopTimeout },
+            where: index >= 0 ? `services[${index}]` : `service ${service.name}`,
+            to,
+            incidentId: incident.id,
+            record: (kind, what, result, detail) => this.record(incident, kind, what, result, detail),
+          });
+          if (res.result === 'migrated') check = res.check;
+          else {
+            check = { ok: false, detail: res.result === 'refused' ? `migrate refused: ${res.reason}` : `migrate rolled back: ${res.reason}` };
+            rolledBack = res.result === 'rolled_back';
+          }
         } else {
           let verdict: CheckResult = { ok: false, detail: 'not checked' };
-          const res = await this.driver.redeploy(container.id, stopTimeout, async (newId) => {
-            verdict = await waitForRecovery(this.driver, service, newId, service.recovery_deadline);
+          const res = await this.drv(service).redeploy(container.id, stopTimeout, async (newId) => {
+            verdict = await waitForRecovery(this.drv(service), service, newId, service.recovery_deadline);
             this.record(incident, 'check', 'new container', verdict.ok ? 'ok' : 'failed', verdict.detail);
             return verdict.ok;
           });
           if (res.result === 'rolled_back') {
             rolledBack = true;
             this.record(incident, 'action', 'rollback', 'ok', `previous container ${container.id.slice(0, 12)} put back`);
-            check = await waitForRecovery(this.driver, service, container.id, service.recovery_deadline);
+            check = await waitForRecovery(this.drv(service), service, container.id, service.recovery_deadline);
             // The service is up again, but on the old container: the step itself failed.
             this.metrics.actions.inc({ action, result: 'rolled_back', service: service.name });
             this.record(incident, 'check', 'after rollback', check.ok ? 'ok' : 'failed', check.detail);
@@ -723,6 +777,11 @@ export class Engine {
    * Their services are locked at once, so that the fast paths do not act beside them.
    */
   async recoverUnfinished(): Promise<Incident[]> {
+    // A migration cut short first: rolled back or finished, so that the services are where the journal says.
+    const migrations = await this.migrator.recover(this.config.services, (m) => (kind, what, result, detail) =>
+      this.journal.entry({ at: this.now(), incidentId: m.incidentId, service: m.service, kind, what, result, detail }),
+    );
+    if (migrations.length) this.log.warn({ migrations: migrations.map((m) => m.id) }, 'migrations left unfinished by a previous run: rolled back or finished');
     const found = this.journal.unfinished().filter((i) => !this.locks.has(i.service));
     const jobs: Promise<void>[] = [];
     for (const incident of found) {
@@ -748,17 +807,17 @@ export class Engine {
     this.record(incident, 'decision', 'resume', 'ok', 'found unfinished at start-up: the remediator stopped mid-action');
     const lastAction = [...this.journal.entries(incident.id)].reverse().find((e) => e.kind === 'action' && e.result === 'started');
     if (service.container) {
-      const restored = await this.driver.restoreParked(service.container).catch(() => undefined);
+      const restored = await this.drv(service).restoreParked(service.container).catch(() => undefined);
       if (restored) this.record(incident, 'action', 'rollback', 'ok', `the interrupted redeploy left ${restored} parked and no ${service.container}: put back under its name`);
     }
-    const container = await this.driver.find(service).catch(() => undefined);
+    const container = await this.drv(service).find(service).catch(() => undefined);
     // Started again by the interrupted action: it may still be coming up, so it gets its deadline.
     const restarted = container?.running === true && lastAction !== undefined && container.startedAt >= lastAction.at - 1000;
     const check = !container
       ? { ok: false, detail: 'container not found' }
       : restarted
-        ? await waitForRecovery(this.driver, service, container.id, service.recovery_deadline)
-        : await checkOnce(this.driver, service, container.id);
+        ? await waitForRecovery(this.drv(service), service, container.id, service.recovery_deadline)
+        : await checkOnce(this.drv(service), service, container.id);
     this.record(incident, 'check', 'after restart of the remediator', check.ok ? 'ok' : 'failed', check.detail);
     // Without a probe, "running" proves nothing while the interrupted stop may still be under way.
     if (check.ok && (restarted || service.probe)) {

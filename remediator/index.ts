@@ -18,7 +18,8 @@ import { LivenessWatch } from './liveness-watch.js';
 import { Journal } from './journal.js';
 import { RemediatorMetrics } from './metrics.js';
 import { buildNotifier, type Notifier } from './notify.js';
-import type { RemediatorConfig } from './schema.js';
+import { Hosts } from './hosts.js';
+import { LOCAL_HOST, type RemediatorConfig } from './schema.js';
 
 export interface Remediator {
   readonly engine: Engine;
@@ -66,11 +67,13 @@ export async function startRemediator(
   const authenticate = authenticator(config);
   const journal = await Journal.open(config.journal);
   const driver = await DockerDriver.create(config.docker);
+  const hosts = await Hosts.open(config, journal, driver);
   const metrics = new RemediatorMetrics(deps.registry);
   const engine = new Engine({
     config,
     journal,
     driver,
+    hosts,
     metrics,
     notifier: deps.notifier ?? buildNotifier(config.notify, log),
     log,
@@ -78,9 +81,14 @@ export async function startRemediator(
   });
   let recovered = false;
   let recordTimer: NodeJS.Timeout | undefined;
+  let fenceTimer: NodeJS.Timeout | undefined;
   // The fast paths start once the engine answers; the alerts stay the backstop.
-  const events = config.events.enabled ? new ContainerEvents(driver, engine, config.services, log) : undefined;
-  const watch = new LivenessWatch(config, driver, engine, log);
+  // One event stream per engine a service may run on; each acts only for the services running there now.
+  const eventHosts = hosts.names.filter((h) => h === LOCAL_HOST || config.services.some((s) => s.hosts?.includes(h)));
+  const events = config.events.enabled
+    ? eventHosts.map((h) => new ContainerEvents(hosts.driver(h), engine, config.services, h === LOCAL_HOST ? log : log.child({ host: h }), (svc) => hosts.hostOf(engine.service(svc)) === h))
+    : [];
+  const watch = new LivenessWatch(config, (svc) => hosts.driverOf(svc), engine, log);
   const link = new EngineLink(driver, engineAddress(config.docker), log, (status) => {
     metrics.engineUp.set(status.connected ? 1 : 0);
     if (!status.connected || recovered) return;
@@ -90,7 +98,12 @@ export async function startRemediator(
     record();
     recordTimer = setInterval(record, 10 * 60_000);
     recordTimer.unref();
-    events?.start();
+    // A source host that was down during a migration may come back with the old container running.
+    const fence = () => void engine.fence().catch((err: Error) => log.warn({ err: err.message }, 'fencing old copies of migrated services failed'));
+    fence();
+    fenceTimer = setInterval(fence, 30_000);
+    fenceTimer.unref();
+    for (const e of events) e.start();
     watch.start();
     // Finish what a killed predecessor left open, in the background, once the engine answers.
     void engine.recoverUnfinished().then((found) => {
@@ -112,7 +125,8 @@ export async function startRemediator(
     async stop() {
       link.stop();
       clearInterval(recordTimer);
-      events?.stop();
+      clearInterval(fenceTimer);
+      for (const e of events) e.stop();
       watch.stop();
       await app.close();
       // An action still running is not awaited past a few seconds: the journal has it

@@ -60,7 +60,75 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE INDEX IF NOT EXISTS entries_incident ON entries (incident_id);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS migrations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, incident_id INTEGER, service TEXT NOT NULL,
+  source TEXT NOT NULL, target TEXT NOT NULL, state TEXT NOT NULL, step TEXT NOT NULL,
+  started_at INTEGER NOT NULL, ended_at INTEGER, detail TEXT,
+  progress TEXT NOT NULL DEFAULT '{}'
+);
 `;
+
+export type MigrationState = 'running' | 'done' | 'rolled_back' | 'refused';
+
+/**
+ * A migration as the journal holds it. `progress` is what a restart needs to finish
+ * or undo it: what was created on the target, whether the source was running.
+ */
+export interface MigrationRecord {
+  readonly id: number;
+  readonly incidentId: number | null;
+  readonly service: string;
+  readonly source: string;
+  readonly target: string;
+  readonly state: MigrationState;
+  readonly step: string;
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  readonly detail: string | null;
+  readonly progress: MigrationProgress;
+}
+
+export interface MigrationProgress {
+  /** The source container (ID) and whether it ran before the migration stopped it. */
+  sourceContainer?: string;
+  sourceWasRunning?: boolean;
+  /** The container created on the target (ID), and the volumes created there for it. */
+  targetContainer?: string;
+  createdVolumes?: string[];
+  /** The source container's name when the source host could not be told to stop it (down): fenced when it is back. */
+  sourceLeft?: string;
+  /** Bytes of state copied so far, and of the image. */
+  stateBytes?: number;
+  imageBytes?: number;
+}
+
+interface MigrationRow {
+  id: number;
+  incident_id: number | null;
+  service: string;
+  source: string;
+  target: string;
+  state: MigrationState;
+  step: string;
+  started_at: number;
+  ended_at: number | null;
+  detail: string | null;
+  progress: string;
+}
+
+const toMigration = (r: MigrationRow): MigrationRecord => ({
+  id: r.id,
+  incidentId: r.incident_id,
+  service: r.service,
+  source: r.source,
+  target: r.target,
+  state: r.state,
+  step: r.step,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  detail: r.detail,
+  progress: JSON.parse(r.progress) as MigrationProgress,
+});
 
 interface IncidentRow {
   id: number;
@@ -229,10 +297,10 @@ export class Journal {
     return row ? toIncident(row) : undefined;
   }
 
-  /** Actions taken on a service since `since` (for the rate limit). */
+  /** Actions taken on a service since `since` (for the rate limit; a migrate's own steps are not actions of their own). */
   actionsSince(service: string, since: number): number {
     const row = this.db
-      .prepare("SELECT COUNT(*) AS n FROM entries WHERE service = ? AND kind = 'action' AND result = 'started' AND at >= ?")
+      .prepare("SELECT COUNT(*) AS n FROM entries WHERE service = ? AND kind = 'action' AND result = 'started' AND what IN ('restart', 'redeploy', 'migrate', 'recreate') AND at >= ?")
       .get(service, since) as { n: number };
     return row.n;
   }
@@ -247,6 +315,48 @@ export class Journal {
     return (this.db.prepare('SELECT * FROM entries WHERE incident_id = ? ORDER BY id').all(incidentId) as EntryRow[]).map(toEntry);
   }
 
+
+  // --- migrations: every step written before it is taken ---
+
+  openMigration(m: { incidentId: number | null; service: string; source: string; target: string; at: number }): MigrationRecord {
+    const res = this.db
+      .prepare("INSERT INTO migrations (incident_id, service, source, target, state, step, started_at) VALUES (?, ?, ?, ?, 'running', 'plan', ?)")
+      .run(m.incidentId, m.service, m.source, m.target, m.at);
+    return this.migration(Number(res.lastInsertRowid)) as MigrationRecord;
+  }
+
+  migrationStep(id: number, step: string, progress: MigrationProgress): void {
+    this.db.prepare('UPDATE migrations SET step = ?, progress = ? WHERE id = ?').run(step, JSON.stringify(progress), id);
+  }
+
+  endMigration(id: number, state: Exclude<MigrationState, 'running'>, detail: string, at: number, progress?: MigrationProgress): void {
+    if (progress) this.db.prepare('UPDATE migrations SET progress = ? WHERE id = ?').run(JSON.stringify(progress), id);
+    this.db.prepare('UPDATE migrations SET state = ?, detail = ?, ended_at = ? WHERE id = ?').run(state, detail, at, id);
+  }
+
+  migration(id: number): MigrationRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM migrations WHERE id = ?').get(id) as MigrationRow | undefined;
+    return row ? toMigration(row) : undefined;
+  }
+
+  /** Newest first. */
+  migrations(limit = 50): MigrationRecord[] {
+    return (this.db.prepare('SELECT * FROM migrations ORDER BY id DESC LIMIT ?').all(limit) as MigrationRow[]).map(toMigration);
+  }
+
+  migrationsOf(incidentId: number): MigrationRecord[] {
+    return (this.db.prepare('SELECT * FROM migrations WHERE incident_id = ? ORDER BY id').all(incidentId) as MigrationRow[]).map(toMigration);
+  }
+
+  /** Finished migrations that left a container on a source host that was down. */
+  migrationsLeavingSource(): MigrationRecord[] {
+    return (this.db.prepare("SELECT * FROM migrations WHERE state = 'done' AND json_extract(progress, '$.sourceLeft') IS NOT NULL ORDER BY id").all() as MigrationRow[]).map(toMigration);
+  }
+
+  /** Migrations a previous process left running (killed mid-migration). */
+  runningMigrations(): MigrationRecord[] {
+    return (this.db.prepare("SELECT * FROM migrations WHERE state = 'running' ORDER BY id").all() as MigrationRow[]).map(toMigration);
+  }
 
   getState(key: string): string | undefined {
     return (this.db.prepare('SELECT value FROM state WHERE key = ?').get(key) as { value: string } | undefined)?.value;

@@ -27,7 +27,8 @@ export class LivenessWatch {
 
   constructor(
     config: RemediatorConfig,
-    private readonly driver: DockerDriver,
+    /** The engine each service runs on now (a migrated one is watched where it went). */
+    private readonly driverOf: (service: ServiceConfig) => DockerDriver,
     private readonly engine: Engine,
     private readonly log: Logger,
   ) {
@@ -59,8 +60,9 @@ export class LivenessWatch {
     w.checking = true;
     const at = Date.now();
     try {
-      const container = await this.driver.find(w.service);
-      const check = container ? await checkOnce(this.driver, w.service, container.id) : { ok: false, detail: 'no container' };
+      const driver = this.driverOf(w.service);
+      const container = await driver.find(w.service);
+      const check = container ? await checkOnce(driver, w.service, container.id) : { ok: false, detail: 'no container' };
       if (check.ok) {
         w.failures = 0;
         w.firstFailure = undefined;

@@ -2,9 +2,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { MetricSpec } from '../collector/contract.js';
 import { FAILURE_START_SOURCES } from './journal.js';
+import { ACTIONS } from './schema.js';
 
 /** Label values known in advance, so that every series exists at 0 before its first event. */
-export const ACTIONS = ['restart', 'redeploy'] as const;
 export const ACTION_RESULTS = ['ok', 'failed', 'rolled_back', 'dry_run'] as const;
 export const INCIDENT_OUTCOMES = ['recovered', 'failed', 'refused', 'resolved'] as const;
 export const ESCALATION_REASONS = ['ladder_exhausted', 'rate_limited', 'interrupted', 'refire_in_cooldown'] as const;

@@ -14,7 +14,15 @@ export interface CheckResult {
   readonly hung?: boolean;
 }
 
-async function probeOnce(driver: DockerDriver, containerId: string, probe: ProbeConfig): Promise<CheckResult> {
+/** `{host}` in a probe: where the engine running the service is reached (a migrated service's probe follows it). */
+const onHost = (text: string, driver: DockerDriver): string => text.replaceAll('{host}', driver.address);
+
+async function probeOnce(driver: DockerDriver, containerId: string, written: ProbeConfig): Promise<CheckResult> {
+  const probe: ProbeConfig = {
+    ...written,
+    ...(written.http ? { http: { ...written.http, url: onHost(written.http.url, driver) } } : {}),
+    ...(written.tcp ? { tcp: { ...written.tcp, host: onHost(written.tcp.host, driver) } } : {}),
+  };
   if (probe.http) {
     try {
       const res = await fetch(probe.http.url, { signal: AbortSignal.timeout(probe.timeout), redirect: 'manual' });

@@ -6,7 +6,9 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Name, SecretFile, StringEnum } from '../collector/config/schema-types.js';
 
-export const ACTIONS = ['restart', 'redeploy'] as const;
+export const ACTIONS = ['restart', 'redeploy', 'migrate'] as const;
+/** The name of the engine under `docker:`, the one every service runs on unless its `hosts` say otherwise. */
+export const LOCAL_HOST = 'local';
 
 /** Per-service defaults, also used for services that opted in by label without being listed. */
 export const SERVICE_DEFAULTS = { recovery_deadline: '60s', stop_timeout: '10s' } as const;
@@ -52,6 +54,41 @@ const service = Type.Object(
       Duration({ default: SERVICE_DEFAULTS.recovery_deadline, description: 'How long a recovery check may take after an action.' }),
     ),
     stop_timeout: Type.Optional(Duration({ default: SERVICE_DEFAULTS.stop_timeout, description: 'Grace period before SIGKILL on stop.' })),
+    hosts: Type.Optional(
+      Type.Array(Type.String(), {
+        minItems: 1,
+        description: 'The engines it may run on (names under remediator.hosts, or "local" for the docker: one); the first is its home. Default: [local].',
+      }),
+    ),
+    state: Type.Optional(
+      Type.Object(
+        {
+          volumes: Type.Optional(Type.Array(Type.String(), { description: 'Named volumes carried on a migrate.' })),
+          binds: Type.Optional(Type.Array(Type.String(), { description: 'Bind-mounted host paths carried on a migrate (the path must exist on the target host).' })),
+          skip: Type.Optional(Type.Array(Type.String(), { description: 'Volumes or bind paths not carried (caches): they start empty on the target.' })),
+          recomputable: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description: 'Its state can be rebuilt (a cache): nothing is copied, and it may be migrated off a host that is down, from its last recorded configuration.',
+            }),
+          ),
+        },
+        { additionalProperties: false, description: 'What a migrate carries. A mount not listed here refuses a migrate unless recomputable.' },
+      ),
+    ),
+    migrate: Type.Optional(
+      Type.Object(
+        {
+          source: Type.Optional(
+            StringEnum(['remove', 'keep_stopped'] as const, {
+              default: 'remove',
+              description: 'The source container once the target passed its check: removed, or kept stopped under <name>-hs-migrated-<time>. Its volumes are never removed.',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     watch: Type.Optional(
       Type.Object(
         {
@@ -68,8 +105,11 @@ const service = Type.Object(
 
 const step = Type.Object(
   {
-    action: StringEnum(ACTIONS, { description: 'restart: stop and start. redeploy: recreate from its own configuration.' }),
+    action: StringEnum(ACTIONS, {
+      description: 'restart: stop and start. redeploy: recreate from its own configuration. migrate: move it, with its state, to another of its hosts.',
+    }),
     attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, default: 1 })),
+    to: Type.Optional(Type.String({ description: 'migrate: the host to move to; default the first of its hosts it is not on.' })),
   },
   { additionalProperties: false },
 );
@@ -119,6 +159,24 @@ export const remediatorSchema = Type.Object(
           key_file: Type.Optional(SecretFile('TLS client key for tcp://.')),
         },
         { additionalProperties: false, default: {} },
+      ),
+    ),
+    hosts: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Name('How services and `migrate --to` name this engine.'),
+            host: Type.String({ description: 'unix:///path/docker.sock, tcp://host:2376 (with ca_file, cert_file, key_file) or ssh://user@host.' }),
+            ca_file: Type.Optional(Type.String()),
+            cert_file: Type.Optional(Type.String()),
+            key_file: Type.Optional(SecretFile('TLS client key for tcp://.')),
+            address: Type.Optional(
+              Type.String({ description: 'Where its services are reached, for probes written with {host}; default the hostname of a tcp:// or ssh:// engine, else 127.0.0.1.' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        { default: [], description: 'Further container engines (the docker: one is named "local"): where services may be migrated to.' },
       ),
     ),
     journal: Type.Optional(
@@ -212,10 +270,22 @@ export interface ServiceConfig {
   recovery_deadline: number;
   stop_timeout: number;
   watch?: { enabled?: boolean; period?: number; failure_threshold?: number };
+  hosts?: string[];
+  state?: { volumes?: string[]; binds?: string[]; skip?: string[]; recomputable: boolean };
+  migrate?: { source: 'remove' | 'keep_stopped' };
 }
 export interface StepConfig {
   action: ActionName;
   attempts: number;
+  to?: string;
+}
+export interface HostConfig {
+  name: string;
+  host: string;
+  ca_file?: string;
+  cert_file?: string;
+  key_file?: string;
+  address?: string;
 }
 export interface PolicyConfig {
   name?: string;
@@ -230,6 +300,7 @@ export interface RemediatorConfig {
   auth?: { bearer_token_file?: string; basic?: { username: string; password_file: string } };
   insecure: boolean;
   docker: { host?: string; ca_file?: string; cert_file?: string; key_file?: string };
+  hosts: HostConfig[];
   journal: string;
   dry_run: boolean;
   max_concurrent_actions: number;

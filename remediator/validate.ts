@@ -1,6 +1,6 @@
 /** Cross-field checks of the remediator config that a schema cannot state. */
 import type { ConfigProblem } from '../collector/contract.js';
-import type { RemediatorConfig } from './schema.js';
+import { LOCAL_HOST, type RemediatorConfig } from './schema.js';
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
 
@@ -16,8 +16,19 @@ export function validateRemediator(c: RemediatorConfig): ConfigProblem[] {
   if (c.insecure && !LOOPBACK.includes(c.host)) {
     out.push({ path: ['host'], message: `insecure: true listens on loopback only; host "${c.host}" is not loopback` });
   }
+  const hostNames = new Set<string>([LOCAL_HOST]);
+  c.hosts.forEach((h, i) => {
+    if (hostNames.has(h.name)) {
+      out.push({ path: ['hosts', i, 'name'], message: h.name === LOCAL_HOST ? `"${LOCAL_HOST}" is the docker: engine's name; choose another` : `duplicate host "${h.name}"` });
+    }
+    hostNames.add(h.name);
+    if (!/^(unix|tcp|ssh):\/\//.test(h.host)) out.push({ path: ['hosts', i, 'host'], message: `"${h.host}" is not unix://, tcp:// or ssh://` });
+  });
   const names = new Set<string>();
   c.services.forEach((s, i) => {
+    (s.hosts ?? []).forEach((h, j) => {
+      if (!hostNames.has(h)) out.push({ path: ['services', i, 'hosts', j], message: `unknown host "${h}" (list it under remediator.hosts)` });
+    });
     if (names.has(s.name)) out.push({ path: ['services', i, 'name'], message: `duplicate service "${s.name}"` });
     names.add(s.name);
     if (!s.container === !s.compose) {
@@ -38,6 +49,14 @@ export function validateRemediator(c: RemediatorConfig): ConfigProblem[] {
     if (p.service !== undefined && !names.has(p.service)) {
       out.push({ path: ['policies', i, 'service'], message: `unknown service "${p.service}" (list it under services)` });
     }
+    p.ladder.forEach((step, j) => {
+      if (step.to !== undefined && step.action !== 'migrate') out.push({ path: ['policies', i, 'ladder', j, 'to'], message: 'to is for the migrate action' });
+      if (step.to !== undefined && !hostNames.has(step.to)) out.push({ path: ['policies', i, 'ladder', j, 'to'], message: `unknown host "${step.to}"` });
+      const svc = c.services.find((s) => s.name === p.service);
+      if (step.action === 'migrate' && svc && (svc.hosts ?? [LOCAL_HOST]).length < 2 && step.to === undefined) {
+        out.push({ path: ['policies', i, 'ladder', j], message: `service "${svc.name}" lists no second host to migrate to (services[].hosts)` });
+      }
+    });
     if (Object.keys(p.match).length === 0) {
       out.push({ path: ['policies', i, 'match'], message: 'match at least one label (e.g. alertname)' });
     }

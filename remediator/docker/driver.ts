@@ -5,6 +5,7 @@
  */
 import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { recreateOptions } from './recreate.js';
 
 export const OPT_IN_LABEL = 'homestation.remediate';
@@ -66,16 +67,27 @@ export function engineAddress(c: DockerConnection): string {
   return c.host ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
+/** Where the services of an engine are reached: its tcp:// or ssh:// hostname, else this machine. */
+export function engineServiceAddress(c: DockerConnection & { address?: string }): string {
+  if (c.address) return c.address;
+  const url = new URL(engineAddress(c));
+  return url.protocol === 'unix:' ? '127.0.0.1' : url.hostname;
+}
+
 export class DockerDriver {
   /** podman's compat API: health checks never run by themselves there. Known once `ping()` has answered. */
   isPodman = false;
 
-  private constructor(private readonly docker: Docker) {}
+  private constructor(
+    private readonly docker: Docker,
+    /** Where its services are reached: what `{host}` in a probe stands for. */
+    readonly address: string,
+  ) {}
 
   /** A driver for the engine at `c`; no I/O yet (an engine that is down is found out by `ping`). */
-  static async create(c: DockerConnection): Promise<DockerDriver> {
+  static async create(c: DockerConnection & { address?: string }): Promise<DockerDriver> {
     const { default: Dockerode } = await import('dockerode');
-    return new DockerDriver(new Dockerode(connectionOptions(c)));
+    return new DockerDriver(new Dockerode(connectionOptions(c)), engineServiceAddress(c));
   }
 
   /** Connects and asks the engine what it is; throws when it cannot be reached. */
@@ -211,6 +223,113 @@ export class DockerDriver {
     await old.rename({ name });
     await old.start().catch(ignoreNotModified);
     return { result: 'rolled_back' };
+  }
+
+  // --- what a migrate needs: images, volumes and files moved through the Engine API alone ---
+
+  /** The full inspection (a migrate recreates from it), or undefined when there is no such container. */
+  async inspectRaw(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      return await this.docker.getContainer(idOrName).inspect();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async hasImage(id: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(id).inspect();
+      return true;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return false;
+      throw err;
+    }
+  }
+
+  /** `GET /images/{id}/get`: the image as a docker-archive tar stream. */
+  async saveImage(id: string): Promise<Readable> {
+    return (await this.docker.getImage(id).get()) as unknown as Readable;
+  }
+
+  /** `POST /images/load`; throws with the engine's message when it refuses the archive. */
+  async loadImage(tar: Readable): Promise<void> {
+    const res = (await this.docker.loadImage(tar)) as unknown as Readable;
+    let body = '';
+    for await (const chunk of res) body += String(chunk);
+    // The engine answers 200 and reports a failure inside the JSON stream.
+    const error = body
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        try {
+          return (JSON.parse(l) as { error?: string; errorDetail?: { message?: string } }).error;
+        } catch {
+          return undefined;
+        }
+      })
+      .find(Boolean);
+    if (error) throw new Error(`image load refused: ${error}`);
+  }
+
+  async volumeExists(name: string): Promise<boolean> {
+    try {
+      await this.docker.getVolume(name).inspect();
+      return true;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return false;
+      throw err;
+    }
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.docker.createVolume({ Name: name, Labels: labels });
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.docker.getVolume(name).remove();
+  }
+
+  /** Creates a container without starting it; its ID. */
+  async create(options: Docker.ContainerCreateOptions): Promise<string> {
+    return (await this.docker.createContainer(options)).id;
+  }
+
+  async start(id: string): Promise<void> {
+    await this.docker.getContainer(id).start().catch(ignoreNotModified);
+  }
+
+  /** Stops it if it runs (unpausing a paused one first). */
+  async stop(id: string, stopTimeoutMs: number): Promise<void> {
+    const c = this.docker.getContainer(id);
+    const info = await this.settled(c, stopTimeoutMs);
+    if (info.State.Paused) await c.unpause();
+    if (info.State.Running || info.State.Paused) await c.stop({ t: Math.ceil(stopTimeoutMs / 1000) }).catch(ignoreNotModified);
+  }
+
+  /** Removes a container (never its volumes). */
+  async remove(id: string): Promise<void> {
+    await this.docker.getContainer(id).remove({ force: true, v: false });
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    await this.docker.getContainer(id).rename({ name });
+  }
+
+  /** `GET /containers/{id}/archive`: a tar of what is at `path` in the container (its volumes included, stopped or not). */
+  async getArchive(id: string, path: string): Promise<Readable> {
+    return (await this.docker.getContainer(id).getArchive({ path })) as unknown as Readable;
+  }
+
+  /** `PUT /containers/{id}/archive`: unpacks a tar at `path` in the container. */
+  async putArchive(id: string, path: string, tar: Readable): Promise<void> {
+    await this.docker.getContainer(id).putArchive(tar as unknown as NodeJS.ReadableStream, { path });
+  }
+
+  /** Containers carrying a label (`key=value`), running or not. */
+  async withLabel(label: string): Promise<{ id: string; name: string }[]> {
+    const list = await this.docker.listContainers({ all: true, filters: { label: [label] } });
+    return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, '') }));
   }
 
   /** Runs a command inside the container; resolves with its exit code. */

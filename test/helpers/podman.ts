@@ -9,7 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { missingToolsMessage } from './tools.js';
@@ -53,28 +53,59 @@ export interface PodmanService {
   stop(): Promise<void>;
 }
 
-/** Starts `podman system service` on a private socket. */
-/** `socket`: where to serve the API (a path a test named before the engine started). */
-export async function startPodmanService(options: { socket?: string } = {}): Promise<PodmanService> {
-  ensureImage();
+/** The podman CLI on another storage root (another "host"; see startPodmanService's `root`). */
+export function podmanAt(root: string | undefined, args: string[], input?: string): string {
+  return podman(root ? ['--root', join(root, 'storage'), '--runroot', join(root, 'run'), ...args] : args, input);
+}
+
+/**
+ * Starts `podman system service` on a private socket. `socket`: where to serve the
+ * API (a path a test named before the engine started). `root`: a storage root of
+ * its own, so that it is another, independent host (no images, containers or
+ * volumes shared with the default one): how migrations are tested on one machine.
+ */
+export async function startPodmanService(options: { socket?: string; root?: string } = {}): Promise<PodmanService> {
+  if (!options.root) ensureImage();
   const dir = mkdtempSync(join(tmpdir(), 'hs-podman-'));
   const socket = options.socket ?? join(dir, 'podman.sock');
-  const child: ChildProcess = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env: env(), stdio: 'ignore' });
+  // A host started again on the socket it had (its directory went with it).
+  mkdirSync(dirname(socket), { recursive: true });
+  const rootArgs = options.root ? ['--root', join(options.root, 'storage'), '--runroot', join(options.root, 'run')] : [];
+  const child: ChildProcess = spawn('podman', [...rootArgs, 'system', 'service', '--time=0', `unix://${socket}`], { env: env(), stdio: 'ignore' });
   const t0 = Date.now();
   while (!existsSync(socket)) {
     if (Date.now() - t0 > 20_000) throw new Error('podman system service did not create its socket in 20 s');
     await new Promise((r) => setTimeout(r, 100));
   }
+  let stopped = false;
   return {
     socket,
     dockerHost: `unix://${socket}`,
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      if (stopped) return;
+      stopped = true;
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
       rmSync(dir, { recursive: true, force: true });
       rmSync(socket, { force: true });
+      // The directory of a socket named again after its first engine's stop.
+      if (basename(dirname(socket)).startsWith('hs-podman-')) rmSync(dirname(socket), { recursive: true, force: true });
     },
   };
+}
+
+/** Removes everything of a storage root made for another "host": its containers, volumes, images, then the directory. */
+export function removeRoot(root: string): void {
+  for (const args of [['rm', '-af', '-t', '0'], ['volume', 'rm', '-af'], ['system', 'reset', '-f']]) {
+    try {
+      podmanAt(root, args);
+    } catch {
+      // Nothing there, or already reset.
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
 }
 
 export async function freePort(): Promise<number> {
