@@ -158,6 +158,23 @@ async function remediatorApi(configFile: string | undefined, method: 'GET' | 'PO
   return res.ok ? 0 : 1;
 }
 
+async function services(v: Values): Promise<number> {
+  const config = configOrExitCode(str(v.config));
+  if (typeof config === 'number') return config;
+  const r = config.remediator;
+  if (!r) {
+    process.stderr.write(`homestation services: ${config.source} has no remediator section\n`);
+    return 2;
+  }
+  const { DockerDriver } = await import('../remediator/docker/driver.js');
+  const { servicesView, formatServices } = await import('../remediator/services-view.js');
+  const drivers = new Map([['local', await DockerDriver.create(r.docker)]]);
+  for (const h of r.hosts) drivers.set(h.name, await DockerDriver.create(h));
+  const view = await servicesView(r, (h) => drivers.get(h) as Awaited<ReturnType<typeof DockerDriver.create>>);
+  process.stdout.write(v.json ? `${JSON.stringify(view, null, 2)}\n` : formatServices(view));
+  return view.hosts.every((h) => h.reachable) ? 0 : 1;
+}
+
 /**
  * `homestation migrate`: asks the running remediator (the same guarded path as an
  * alert, so its fast paths do not fight the move), then follows the incident: each
@@ -385,6 +402,14 @@ const COMMANDS: Record<string, Command> = {
         return 1;
       }
     },
+  },
+  services: {
+    usage: 'homestation services [--config FILE] [--json]',
+    summary:
+      "The remediator's services: the host each runs on, its container's state, and what it needs, from the config and the engines (compose depends_on labels, shared network namespaces and volumes), with the start order. Reads the engines directly; exit 1 when a host cannot be reached.",
+    options: ['config', 'json'],
+    args: [0, 0],
+    run: (_a, v) => services(v),
   },
   migrate: {
     usage: 'homestation migrate SERVICE [--to HOST] [--dry-run] [--config FILE]',

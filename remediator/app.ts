@@ -140,6 +140,8 @@ export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
     return { ...incident, steps: o.journal.entries(incident.id), migrations: o.journal.migrationsOf(incident.id) };
   });
 
+  app.get('/api/v1/services', async () => o.engine.servicesView());
+
   app.post('/api/v1/pause', async () => {
     o.engine.setPaused(true, 'api');
     return { paused: true };

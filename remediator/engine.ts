@@ -9,14 +9,16 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { ContainerInfo, DockerDriver } from './docker/driver.js';
 import { OPT_IN_LABEL } from './docker/driver.js';
+import { buildGraph, dependenciesOf, restartedWith, type Graph } from './graph.js';
 import { Hosts } from './hosts.js';
+import { servicesView, type ServicesView } from './services-view.js';
 import { Migrator } from './migrate/migrator.js';
 import type { FailureStartSource, Incident, Journal } from './journal.js';
 import type { EscalationReason, RemediatorMetrics } from './metrics.js';
 import type { Notifier } from './notify.js';
 import { alertKey, matchPolicy } from './policy.js';
 import { checkOnce, waitForRecovery, type CheckResult } from './probe.js';
-import { SERVICE_DEFAULTS, type ActionName, type PolicyConfig, type RemediatorConfig, type ServiceConfig, type StepConfig } from './schema.js';
+import { LOCAL_HOST, SERVICE_DEFAULTS, type ActionName, type PolicyConfig, type RemediatorConfig, type ServiceConfig, type StepConfig } from './schema.js';
 import { parseDuration } from '../collector/duration.js';
 import type { WebhookAlert, WebhookPayload } from './webhook-schema.js';
 
@@ -548,6 +550,11 @@ export class Engine {
     return true;
   }
 
+  /** The services, where they run and what they need, as the engines and the config say now. */
+  async servicesView(): Promise<ServicesView> {
+    return servicesView(this.config, (h) => this.hosts.driver(h));
+  }
+
   /** Stops old copies of migrated services on source hosts that were down during their migration and are back. */
   async fence(): Promise<string[]> {
     return this.migrator.fence(this.config.services);
@@ -609,9 +616,22 @@ export class Engine {
     }
     this.record(incident, 'decision', 'target', 'ok', `${container.name} (${container.id.slice(0, 12)}), ${container.state}`);
 
+    // What it needs, from the config and from the engine (compose labels, a shared network
+    // namespace); read before acting, while a namespace owner's ID still names it.
+    const host = this.hosts.hostOf(service);
+    const graph = await this.drv(service)
+      .containerFacts(host)
+      .then((facts) => buildGraph(this.config.services, facts))
+      .catch(() => undefined);
+    // An unlisted container is looked for on the local engine: on other hosts only listed services count.
+    const fromEngine = graph
+      ? dependenciesOf(graph, service.name).filter((e) => e.kind !== 'config' && (host === LOCAL_HOST || graph.nodes.find((n) => n.name === e.to)?.listed))
+      : [];
+    if (fromEngine.length) this.record(incident, 'decision', 'dependencies', 'ok', `from the engine: ${fromEngine.map((e) => `${e.to} (${e.detail})`).join(', ')}`);
+
     // Dependencies first: a service is not restarted while what it needs is down.
     const withDependency: string[] = [];
-    for (const depName of service.depends_on ?? []) {
+    for (const depName of new Set([...(service.depends_on ?? []), ...fromEngine.map((e) => e.to)])) {
       const dep = this.serviceConfig(depName);
       const depContainer = await this.drv(dep).find(dep).catch(() => undefined);
       const depCheck = depContainer ? await checkOnce(this.drv(dep), dep, depContainer.id) : { ok: false, detail: 'no container' };
@@ -638,7 +658,8 @@ export class Engine {
     let before = await checkOnce(this.drv(service), service, container.id);
     // A service that failed because its dependency did usually comes back with it (a
     // reconnect): a short wait for that before restarting it too.
-    if (!before.ok && withDependency.length && service.probe) {
+    // (An exited container will not reconnect: no wait for it.)
+    if (!before.ok && withDependency.length && service.probe && container.running) {
       const waited = await waitForRecovery(this.drv(service), service, container.id, Math.min(service.recovery_deadline, DEPENDENT_GRACE_MS));
       if (waited.ok) before = { ...waited, detail: `${waited.detail} (after its dependency came back)` };
     }
@@ -656,11 +677,20 @@ export class Engine {
       return this.refuseInFlight(incident, 'already_healthy', `${service.name} passes its probe already (${before.detail})`);
     }
 
-    return this.runLadder(incident, service, ladder, container, before.hung === true, dryRun);
+    return this.runLadder(incident, service, ladder, container, before.hung === true, dryRun, graph);
   }
 
   /** The ladder's steps in order until the service passes its check; then recovered, or failed and a human asked. */
-  private async runLadder(incident: Incident, service: ServiceConfig, ladder: readonly StepConfig[], container: ContainerInfo | undefined, hung: boolean, dryRun: boolean): Promise<void> {
+  private async runLadder(
+    incident: Incident,
+    service: ServiceConfig,
+    ladder: readonly StepConfig[],
+    container: ContainerInfo | undefined,
+    hung: boolean,
+    dryRun: boolean,
+    /** The graph as it was before acting (for what must be restarted with the service). */
+    graph?: Graph,
+  ): Promise<void> {
     // No container (only when a migrate comes first): named for the journal, created by the migrate.
     let target: ContainerInfo = container ?? { id: '', name: service.container ?? service.name, running: false, paused: false, state: 'unknown', labels: {}, health: '', startedAt: Number.NaN };
     for (const step of ladder) {
@@ -678,6 +708,7 @@ export class Engine {
           const now = await this.drv(service).find(service).catch(() => undefined);
           if (now) await this.recordSpec(service, now.id);
           const seconds = (this.now() - incident.alertStartsAt) / 1000;
+          if (graph && step.action !== 'migrate') await this.restartDependents(incident, service, step.action, graph);
           this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
           this.finish(incident, 'recovered', `${step.action} (attempt ${attempt})${outcome.rolledBack ? ', previous container put back' : ''}`, seconds);
           void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back after ${step.action}, ${seconds.toFixed(1)} s after it failed (${incident.since.replace(/_/g, ' ')})` });
@@ -688,6 +719,46 @@ export class Engine {
     }
     this.finish(incident, 'failed', 'ladder_exhausted');
     this.escalate(service.name, 'ladder_exhausted', incident.id, `${service.name} did not recover after ${ladder.map((s) => `${s.action} x${s.attempts}`).join(', ')}; needs a human`);
+  }
+
+  /**
+   * After a service is back, what cannot work without it being restarted too: a
+   * container in its network namespace (still "running", but with no network once
+   * the owner restarted: seen on podman) and compose's `restart: true` dependents.
+   * After a redeploy, a namespace sharer is created again pointing at the new owner.
+   * Only managed containers are touched; others are named in the journal and the log.
+   */
+  private async restartDependents(incident: Incident, service: ServiceConfig, action: ActionName, graph: Graph): Promise<void> {
+    const host = this.hosts.hostOf(service);
+    const driver = this.drv(service);
+    for (const edge of restartedWith(graph, service.name)) {
+      const node = graph.nodes.find((n) => n.name === edge.from);
+      const c = node?.container;
+      if (!node || !c) continue;
+      if (!node.listed && c.labels[OPT_IN_LABEL] !== 'true') {
+        this.record(incident, 'decision', `dependent ${edge.from}`, 'refused', `${edge.detail}: it needs a restart after ${service.name}'s ${action}, but it is not managed (list it, or label it ${OPT_IN_LABEL}=true): restart it by hand`);
+        this.log.warn({ service: service.name, dependent: c.name }, `${c.name} (${edge.detail}) needs a restart after ${service.name}'s ${action}; it is not managed`);
+        continue;
+      }
+      const dep = { ...this.serviceConfig(edge.from), hosts: [host] };
+      const recreate = edge.kind === 'network' && action === 'redeploy';
+      this.record(incident, 'action', `dependent ${edge.from}`, 'started', `${edge.detail}: ${recreate ? 'created again in the new container\'s namespace' : 'restarted'} after ${service.name}'s ${action}`);
+      let check: CheckResult;
+      try {
+        if (recreate) {
+          let verdict: CheckResult = { ok: false, detail: 'not checked' };
+          const res = await driver.redeploy(c.id, dep.stop_timeout, async (id) => (verdict = await waitForRecovery(driver, dep, id, dep.recovery_deadline)).ok, { NetworkMode: `container:${service.container ?? c.name}` });
+          check = res.result === 'recreated' ? verdict : { ok: false, detail: `rolled back: ${verdict.detail}` };
+        } else {
+          await driver.restart(c.id, dep.stop_timeout);
+          check = await waitForRecovery(driver, dep, c.id, dep.recovery_deadline);
+        }
+      } catch (err) {
+        check = { ok: false, detail: (err as Error).message };
+      }
+      this.record(incident, 'check', `dependent ${edge.from}`, check.ok ? 'ok' : 'failed', check.detail);
+      if (!check.ok) this.escalate(edge.from, 'ladder_exhausted', incident.id, `${edge.from} (${edge.detail}) did not come back after ${service.name}'s ${action}: ${check.detail}; needs a human`);
+    }
   }
 
   private async idleFor(incident: Incident | undefined): Promise<void> {

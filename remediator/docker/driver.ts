@@ -6,6 +6,7 @@
 import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import type { ContainerFacts } from '../graph.js';
 import { recreateOptions } from './recreate.js';
 
 export const OPT_IN_LABEL = 'homestation.remediate';
@@ -97,10 +98,20 @@ export class DockerDriver {
     return driver;
   }
 
-  /** Asks the engine its version (and so whether it is podman); throws when unreachable. */
+  private identified = false;
+
+  /**
+   * Throws when the engine is unreachable. The first answer asks its version (and so
+   * whether it is podman); later ones `/_ping` (podman's `/version` takes 0.3 s).
+   */
   async ping(): Promise<void> {
+    if (this.identified) {
+      await this.docker.ping();
+      return;
+    }
     const version = (await this.docker.version()) as { Components?: { Name: string }[] };
     this.isPodman = (version.Components ?? []).some((x) => /podman/i.test(x.Name));
+    this.identified = true;
   }
 
   async inspect(idOrName: string): Promise<ContainerInfo | undefined> {
@@ -197,12 +208,15 @@ export class DockerDriver {
     id: string,
     stopTimeoutMs: number,
     verify: (newId: string) => Promise<boolean>,
+    /** Host settings changed on the way (a dependent's network namespace owner, created again). */
+    hostPatch: Docker.HostConfig = {},
   ): Promise<{ result: 'recreated' | 'rolled_back'; newId?: string }> {
     const old = this.docker.getContainer(id);
     const info = await this.settled(old, stopTimeoutMs);
     const name = info.Name.replace(/^\//, '');
     const parked = `${name}-hs-previous-${Date.now()}`;
-    const options = recreateOptions(info, name);
+    const recreated = recreateOptions(info, name);
+    const options = { ...recreated, HostConfig: { ...recreated.HostConfig, ...hostPatch } };
     if (info.State.Running || info.State.Paused) {
       if (info.State.Paused) await old.unpause();
       await old.stop({ t: Math.ceil(stopTimeoutMs / 1000) }).catch(ignoreNotModified);
@@ -330,6 +344,33 @@ export class DockerDriver {
   async withLabel(label: string): Promise<{ id: string; name: string }[]> {
     const list = await this.docker.listContainers({ all: true, filters: { label: [label] } });
     return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, '') }));
+  }
+
+  /**
+   * Every container with what the dependency graph needs of it. One inspect each:
+   * podman's list (4.3) carries no HostConfig, so no network mode.
+   */
+  async containerFacts(host: string): Promise<ContainerFacts[]> {
+    const list = await this.docker.listContainers({ all: true });
+    const facts = await Promise.all(
+      list.map(async (c): Promise<ContainerFacts | undefined> => {
+        const i = await this.docker
+          .getContainer(c.Id)
+          .inspect()
+          .catch(() => undefined);
+        if (!i) return undefined; // Removed meanwhile.
+        return {
+          id: i.Id,
+          name: i.Name.replace(/^\//, ''),
+          host,
+          state: i.State.Status,
+          labels: i.Config.Labels ?? {},
+          networkMode: i.HostConfig.NetworkMode ?? '',
+          volumes: (i.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name as string),
+        };
+      }),
+    );
+    return facts.filter((f): f is ContainerFacts => f !== undefined);
   }
 
   /** Runs a command inside the container; resolves with its exit code. */

@@ -113,6 +113,17 @@ export class Migrator {
       const why = sourceDown ? `the source host ${from} is down (${sourceDown})` : `${service.name} has no container on ${from}`;
       return refuse(`${why}: its state (${plan.copy.map((m) => `${m.kind} ${m.source}`).join(', ')}) cannot be copied, and it is not marked recomputable (${req.where}.state.recomputable)`);
     }
+    if (container) {
+      // What is bound to it on the source cannot follow it: a shared network namespace, a volume mounted by another container.
+      const others = (await source.containerFacts(from).catch(() => [])).filter((f) => f.id !== container?.id);
+      const mode = String(options.HostConfig?.NetworkMode ?? '');
+      const bound = [
+        ...(mode.startsWith('container:') ? [`it lives in the network namespace of ${mode.slice('container:'.length, 'container:'.length + 12)} (network_mode: ${mode.slice(0, 22)})`] : []),
+        ...others.filter((f) => f.networkMode === `container:${container?.id}` || f.networkMode === `container:${name}`).map((f) => `${f.name} lives in its network namespace`),
+        ...others.flatMap((f) => f.volumes.filter((v) => plan.copy.some((m) => m.kind === 'volume' && m.source === v)).map((v) => `volume ${v} is also mounted by ${f.name}`)),
+      ];
+      if (bound.length) return refuse(`not migrating ${service.name} alone: ${bound.join('; ')} on ${from}; moving it would split them (see homestation services)`);
+    }
     if (await target.inspectRaw(name)) return refuse(`${to} already has a container named ${name}; remove or rename it there first`);
     for (const m of plan.copy) {
       if (m.kind === 'volume' && (await target.volumeExists(m.source))) {
