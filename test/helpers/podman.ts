@@ -98,7 +98,8 @@ export async function startPodmanService(options: { socket?: string; root?: stri
 
 /** Removes everything of a storage root made for another "host": its containers, volumes, images, then the directory. */
 export function removeRoot(root: string): void {
-  for (const args of [['rm', '-af', '-t', '0'], ['volume', 'rm', '-af'], ['system', 'reset', '-f']]) {
+  // Not `system reset`: it also resets the lock segment the default storage shares, under the tests running beside.
+  for (const args of [['rm', '-af', '-t', '0'], ['volume', 'rm', '-af'], ['rmi', '-af']]) {
     try {
       podmanAt(root, args);
     } catch {
