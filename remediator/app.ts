@@ -142,6 +142,18 @@ export function buildRemediatorApp(o: RemediatorAppOptions): FastifyInstance {
 
   app.get('/api/v1/services', async () => o.engine.servicesView());
 
+  app.post(
+    '/api/v1/incidents/:id/:decision',
+    { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }), decision: Type.Unsafe<'approve' | 'deny' | 'silence'>({ type: 'string', enum: ['approve', 'deny', 'silence'] }) }) } },
+    async (req, reply) => {
+      // The answer to a step marked approve: true (how Discord users answer: webhooks carry no buttons).
+      if (!o.engine.approvals?.answer(req.params.id, req.params.decision, `api (${req.ip})`)) {
+        return reply.code(409).send({ error: 'not_waiting', message: `incident ${req.params.id} waits for no approval` });
+      }
+      return { incident: req.params.id, decision: req.params.decision };
+    },
+  );
+
   app.post('/api/v1/pause', async () => {
     o.engine.setPaused(true, 'api');
     return { paused: true };

@@ -15,6 +15,9 @@ import { servicesView, type ServicesView } from './services-view.js';
 import { Migrator } from './migrate/migrator.js';
 import type { FailureStartSource, Incident, Journal } from './journal.js';
 import type { EscalationReason, RemediatorMetrics } from './metrics.js';
+import type { Approvals } from './chat/approvals.js';
+import { silenceInAlertmanager } from './chat/approvals.js';
+import type { AlertInfo } from './chat/view.js';
 import type { Notifier } from './notify.js';
 import { alertKey, matchPolicy } from './policy.js';
 import { checkOnce, waitForRecovery, type CheckResult } from './probe.js';
@@ -61,6 +64,8 @@ export interface EngineDeps {
   readonly hosts?: Hosts;
   readonly metrics: RemediatorMetrics;
   readonly notifier: Notifier;
+  /** Where a step marked approve: true waits for a human (default: nobody answers, the timeout decides). */
+  readonly approvals?: Approvals;
   readonly log: Logger;
   readonly now?: () => number;
   /** This process's own container, never touched (from /proc/self/cgroup or HOSTNAME). */
@@ -113,6 +118,7 @@ export class Engine {
   private readonly migrator: Migrator;
   private readonly metrics: RemediatorMetrics;
   private readonly notifier: Notifier;
+  readonly approvals: Approvals | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly locks = new Set<string>();
@@ -127,6 +133,7 @@ export class Engine {
     this.journal = deps.journal;
     this.metrics = deps.metrics;
     this.notifier = deps.notifier;
+    this.approvals = deps.approvals;
     this.log = deps.log;
     this.now = deps.now ?? Date.now;
     this.hosts = deps.hosts ?? Hosts.single(deps.driver, deps.journal);
@@ -180,7 +187,7 @@ export class Engine {
         if (fresh) accepted += 1;
         else duplicates += 1;
         if (alert.status === 'resolved') this.onResolved(key, alert);
-        else this.onFiring(key, alert, fresh);
+        else this.onFiring(key, alert, fresh, payload.externalURL);
       }
     } finally {
       this.tally = undefined;
@@ -230,7 +237,7 @@ export class Engine {
     }
   }
 
-  private onFiring(key: string, alert: WebhookAlert, fresh: boolean): void {
+  private onFiring(key: string, alert: WebhookAlert, fresh: boolean, alertmanagerUrl?: string): void {
     const name = alert.labels.alertname ?? 'alert';
     const match = matchPolicy(alert.labels, this.config.policies);
     if (fresh) {
@@ -248,7 +255,14 @@ export class Engine {
     if (previous && (previous.state === 'acting' || (previous.endedAt !== null && this.now() - previous.endedAt < cooldown))) {
       return this.suppress('duplicate', match.service, `already handled as incident ${previous.id} (${previous.state})`, previous.id);
     }
-    this.decide(match.service, match.policy.ladder, { key, name, ...failureStart(alert, this.now()), cooldown, policy: match.policy });
+    const info: AlertInfo = {
+      name,
+      ...(alert.annotations?.summary ? { summary: alert.annotations.summary } : {}),
+      ...(alert.labels.severity ? { severity: alert.labels.severity } : {}),
+      ...(alertmanagerUrl ? { alertmanagerUrl } : {}),
+      ...(alert.generatorURL ? { sourceUrl: alert.generatorURL } : {}),
+    };
+    this.decide(match.service, match.policy.ladder, { key, name, ...failureStart(alert, this.now()), cooldown, policy: match.policy, alert: info });
   }
 
   /**
@@ -258,7 +272,7 @@ export class Engine {
   decide(
     serviceName: string,
     ladder: readonly StepConfig[],
-    origin: { key: string; name: string; startsAt: number; since?: FailureStartSource; cooldown: number; policy?: PolicyConfig; dryRun?: boolean },
+    origin: { key: string; name: string; startsAt: number; since?: FailureStartSource; cooldown: number; policy?: PolicyConfig; dryRun?: boolean; alert?: AlertInfo },
   ): Incident | undefined {
     this.metrics.knowService(serviceName);
     /** Whether the last refuse() opened a new refusal (not a repeat of this alert's). */
@@ -346,6 +360,15 @@ export class Engine {
     // The ladder is kept with the incident: a remediator killed mid-action carries on with it.
     this.journal.setState(`ladder:${incident.id}`, JSON.stringify(ladder));
     this.locks.add(serviceName);
+    const why = origin.alert?.summary ?? (origin.since === 'container_event' || origin.since === 'watch' ? origin.name : `${origin.name} fired`);
+    void this.notifier.notify({
+      kind: 'acting',
+      service: serviceName,
+      incidentId: incident.id,
+      message: `acting on ${serviceName}: ${why}; plan: ${ladder.map((x) => `${x.action}${x.to ? ` to ${x.to}` : ''}${x.attempts > 1 ? ` x${x.attempts}` : ''}${x.approve ? ' (with approval)' : ''}`).join(', then ')}`,
+      failedAt: incident.alertStartsAt,
+      ...(origin.alert ? { alert: origin.alert } : {}),
+    });
     this.run(incident, () => this.act(incident, ladder, origin.dryRun ?? this.config.dry_run));
     return incident;
   }
@@ -483,11 +506,25 @@ export class Engine {
   }
 
   private record(incident: Incident, kind: 'decision' | 'action' | 'check' | 'outcome', what: string, result: string, detail: string | null = null): void {
-    this.journal.entry({ at: this.now(), incidentId: incident.id, service: incident.service, kind, what, result, detail });
+    const at = this.now();
+    this.journal.entry({ at, incidentId: incident.id, service: incident.service, kind, what, result, detail });
+    // What was done, for the incident's chat message (edited, not a message each).
+    if (kind === 'action' || (kind === 'check' && what !== 'before')) {
+      void this.notifier.notify({ kind: 'step', service: incident.service, incidentId: incident.id, at, message: `${what}: ${result}${detail ? ` (${detail})` : ''}` });
+    }
   }
 
   private finish(incident: Incident, state: 'recovered' | 'failed' | 'refused' | 'resolved', reason: string, recoverySeconds: number | null = null): void {
     this.journal.closeIncident(incident.id, state, reason, this.now(), recoverySeconds);
+    // Every incident's message ends in its outcome, also where no more telling message follows (a dry run, a resolved alert).
+    void this.notifier.notify({
+      kind: 'finished',
+      service: incident.service,
+      incidentId: incident.id,
+      state: state === 'failed' ? 'needs_human' : state,
+      message: `${state}: ${reason}`,
+      ...(recoverySeconds !== null ? { recoverySeconds } : {}),
+    });
     this.journal.setState(`ladder:${incident.id}`, undefined);
     this.record(incident, 'outcome', state, reason);
     this.metrics.incidents.inc({ outcome: state });
@@ -699,6 +736,10 @@ export class Engine {
           this.finish(incident, 'resolved', 'the alert resolved before the next step');
           return;
         }
+        if (step.approve && !dryRun && attempt === 1) {
+          const answer = await this.approval(incident, service, step);
+          if (answer !== 'approve') return;
+        }
         const outcome = await this.step(incident, service, target, step.action, attempt, dryRun, attempt === 1 && step === ladder[0] ? hung : false, step.to);
         if (outcome === 'dry_run') {
           this.finish(incident, 'refused', 'dry_run');
@@ -719,6 +760,44 @@ export class Engine {
     }
     this.finish(incident, 'failed', 'ladder_exhausted');
     this.escalate(service.name, 'ladder_exhausted', incident.id, `${service.name} did not recover after ${ladder.map((s) => `${s.action} x${s.attempts}`).join(', ')}; needs a human`);
+  }
+
+  /**
+   * A step marked approve: true waits for a human: Telegram buttons or the API, until
+   * approval.timeout, then approval.default. Deny ends the incident (failed; the one
+   * who denied knows: no page). Silence writes a 1 h silence to Alertmanager (when
+   * configured) and the remediator's own, and ends it as refused. 'approve' goes on.
+   */
+  private async approval(incident: Incident, service: ServiceConfig, step: StepConfig): Promise<'approve' | 'stop'> {
+    const what = `${step.action}${step.to ? ` to ${step.to}` : ''}`;
+    const { timeout } = this.config.approval;
+    const until = this.now() + timeout;
+    this.record(incident, 'decision', 'approval', 'waiting', `${what} waits for a human until ${new Date(until).toISOString()} (${this.approvals?.hasButtons ? 'Telegram buttons or ' : ''}POST /api/v1/incidents/${incident.id}/approve)`);
+    void this.notifier.notify({ kind: 'awaiting_approval', service: service.name, incidentId: incident.id, message: `${service.name}: ${what} waits for your approval`, approval: { step: what, until } });
+    const verdict = this.approvals ? await this.approvals.wait(incident.id, timeout) : await new Promise<{ decision: 'timeout'; by?: string }>((r) => setTimeout(() => r({ decision: 'timeout' }), timeout).unref());
+    const decision = verdict.decision === 'timeout' ? this.config.approval.default : verdict.decision;
+    const by = verdict.decision === 'timeout' ? `no answer in ${Math.round(timeout / 1000)} s: the default, ${decision}` : verdict.by ?? 'unknown';
+    this.record(incident, 'decision', 'approval', decision, by);
+    void this.notifier.notify({ kind: 'decided', service: service.name, incidentId: incident.id, message: `${what}: ${decision} (${by})` });
+    if (decision === 'approve') return 'approve';
+    if (decision === 'deny') {
+      this.finish(incident, 'failed', `denied: ${by}`);
+      void this.notifier.notify({ kind: 'needs_human', service: service.name, incidentId: incident.id, message: `${what} of ${service.name} denied (${by}); ${service.name} is left as it is` });
+      return 'stop';
+    }
+    // Silence: Alertmanager's (so the alert stops firing at people) and the remediator's own.
+    const hour = 3_600_000;
+    let amSilence = 'no alertmanager configured';
+    if (this.config.alertmanager) {
+      amSilence = await silenceInAlertmanager(this.config.alertmanager, service.name, hour, by, `silenced from the approval of incident ${incident.id} (${what})`)
+        .then((id) => `Alertmanager silence ${id}`)
+        .catch((err: Error) => `Alertmanager silence failed: ${err.message}`);
+    }
+    this.silence(service.name, this.now() + hour, by);
+    this.record(incident, 'action', 'silence', amSilence.startsWith('Alertmanager silence failed') ? 'failed' : 'ok', `${service.name} silenced for 1 h by ${by}; ${amSilence}`);
+    this.finish(incident, 'refused', `silenced for 1 h by ${by}`);
+    void this.notifier.notify({ kind: 'refused', service: service.name, incidentId: incident.id, message: `${service.name} silenced for 1 h (${by}); ${amSilence}` });
+    return 'stop';
   }
 
   /**

@@ -17,6 +17,7 @@ import { ContainerEvents } from './container-events.js';
 import { LivenessWatch } from './liveness-watch.js';
 import { Journal } from './journal.js';
 import { RemediatorMetrics } from './metrics.js';
+import { Approvals } from './chat/approvals.js';
 import { buildNotifier, type Notifier } from './notify.js';
 import { Hosts } from './hosts.js';
 import { LOCAL_HOST, type RemediatorConfig } from './schema.js';
@@ -69,13 +70,24 @@ export async function startRemediator(
   const driver = await DockerDriver.create(config.docker);
   const hosts = await Hosts.open(config, journal, driver);
   const metrics = new RemediatorMetrics(deps.registry);
+  const built = deps.notifier ? undefined : buildNotifier(config.notify, log, journal);
+  // Approvals from the first Telegram channel with approvers (buttons), and always from the API.
+  const approverChannel = built?.hub.channels.find((c) => c.telegram?.approvers);
+  const approvals = new Approvals(
+    journal,
+    log.child({ component: 'approvals' }),
+    approverChannel?.telegram?.approvers
+      ? { api: approverChannel.telegram.api, chatIds: approverChannel.telegram.approvers.chat_ids ?? [approverChannel.telegram.chatId], userIds: approverChannel.telegram.approvers.user_ids }
+      : undefined,
+  );
   const engine = new Engine({
     config,
     journal,
     driver,
     hosts,
     metrics,
-    notifier: deps.notifier ?? buildNotifier(config.notify, log),
+    notifier: deps.notifier ?? (built as NonNullable<typeof built>),
+    approvals,
     log,
     selfContainerIds: ownContainerIds(),
   });
@@ -110,6 +122,8 @@ export async function startRemediator(
       if (found.length) log.warn({ incidents: found.map((i) => i.id) }, 'checked incidents left unfinished by a previous run');
     });
   });
+  built?.hub.start();
+  approvals.start();
   const app = buildRemediatorApp({ engine, journal, authenticate, registry: deps.registry, log, engineStatus: () => link.status() });
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
@@ -131,7 +145,9 @@ export async function startRemediator(
       await app.close();
       // An action still running is not awaited past a few seconds: the journal has it
       // as 'acting', and the next start re-checks the service and records the outcome.
+      await approvals.stop();
       await Promise.race([engine.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      await built?.hub.stop();
       journal.close();
     },
   };

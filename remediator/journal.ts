@@ -66,7 +66,56 @@ CREATE TABLE IF NOT EXISTS migrations (
   started_at INTEGER NOT NULL, ended_at INTEGER, detail TEXT,
   progress TEXT NOT NULL DEFAULT '{}'
 );
+CREATE TABLE IF NOT EXISTS chat_messages (
+  key TEXT NOT NULL, channel TEXT NOT NULL, message_id TEXT, body TEXT NOT NULL,
+  version INTEGER NOT NULL, sent_version INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (key, channel)
+);
 `;
+
+/**
+ * One chat message (an incident's, or an alert storm's summary) on one channel, as
+ * the outbox keeps it: what it should say now (`body`, version), what was last
+ * delivered (sent_version), and when to try again.
+ */
+export interface ChatRow {
+  readonly key: string;
+  readonly channel: string;
+  readonly messageId: string | null;
+  readonly body: string;
+  readonly version: number;
+  readonly sentVersion: number;
+  readonly attempts: number;
+  readonly nextAt: number;
+  readonly lastError: string | null;
+  readonly createdAt: number;
+}
+interface ChatDbRow {
+  key: string;
+  channel: string;
+  message_id: string | null;
+  body: string;
+  version: number;
+  sent_version: number;
+  attempts: number;
+  next_at: number;
+  last_error: string | null;
+  created_at: number;
+}
+const toChat = (r: ChatDbRow): ChatRow => ({
+  key: r.key,
+  channel: r.channel,
+  messageId: r.message_id,
+  body: r.body,
+  version: r.version,
+  sentVersion: r.sent_version,
+  attempts: r.attempts,
+  nextAt: r.next_at,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+});
 
 export type MigrationState = 'running' | 'done' | 'rolled_back' | 'refused';
 
@@ -356,6 +405,49 @@ export class Journal {
   /** Migrations a previous process left running (killed mid-migration). */
   runningMigrations(): MigrationRecord[] {
     return (this.db.prepare("SELECT * FROM migrations WHERE state = 'running' ORDER BY id").all() as MigrationRow[]).map(toMigration);
+  }
+
+  // --- the chat outbox ---
+
+  chatRow(key: string, channel: string): ChatRow | undefined {
+    const row = this.db.prepare('SELECT * FROM chat_messages WHERE key = ? AND channel = ?').get(key, channel) as ChatDbRow | undefined;
+    return row ? toChat(row) : undefined;
+  }
+
+  /** Sets what the message should say now (a new version to deliver). */
+  putChat(key: string, channel: string, body: string, at: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO chat_messages (key, channel, body, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)
+         ON CONFLICT(key, channel) DO UPDATE SET body = excluded.body, version = version + 1, updated_at = excluded.updated_at, next_at = MIN(next_at, excluded.updated_at)`,
+      )
+      .run(key, channel, body, at, at);
+  }
+
+  /** Messages with a version not delivered yet, due by `now` (all due times when now is undefined), oldest first. */
+  pendingChats(now?: number): ChatRow[] {
+    return (
+      this.db
+        .prepare(`SELECT * FROM chat_messages WHERE version > sent_version ${now === undefined ? '' : 'AND next_at <= ?'} ORDER BY created_at, key`)
+        .all(...(now === undefined ? [] : [now])) as ChatDbRow[]
+    ).map(toChat);
+  }
+
+  chatDelivered(key: string, channel: string, version: number, messageId: string | null, error: string | null = null): void {
+    this.db
+      .prepare('UPDATE chat_messages SET sent_version = MAX(sent_version, ?), message_id = COALESCE(?, message_id), attempts = 0, next_at = 0, last_error = ? WHERE key = ? AND channel = ?')
+      .run(version, messageId, error, key, channel);
+  }
+
+  chatRetry(key: string, channel: string, nextAt: number, error: string, forgetMessage = false): void {
+    this.db
+      .prepare(`UPDATE chat_messages SET attempts = attempts + 1, next_at = ?, last_error = ?${forgetMessage ? ', message_id = NULL' : ''} WHERE key = ? AND channel = ?`)
+      .run(nextAt, error, key, channel);
+  }
+
+  /** Messages a channel started since `since` (for the storm threshold). */
+  chatsStartedSince(channel: string, since: number): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM chat_messages WHERE channel = ? AND key LIKE 'incident:%' AND created_at >= ?").get(channel, since) as { n: number }).n;
   }
 
   getState(key: string): string | undefined {

@@ -105,6 +105,7 @@ const service = Type.Object(
 
 const step = Type.Object(
   {
+    approve: Type.Optional(Type.Boolean({ default: false, description: 'Wait for a human (Telegram buttons, or POST /api/v1/incidents/ID/approve) before this step; see approval.' })),
     action: StringEnum(ACTIONS, {
       description: 'restart: stop and start. redeploy: recreate from its own configuration. migrate: move it, with its state, to another of its hosts.',
     }),
@@ -123,6 +124,48 @@ const policy = Type.Object(
     cooldown: Type.Optional(Duration({ description: 'No new action on the service this long after an incident.' })),
   },
   { additionalProperties: false },
+);
+
+export const NOTIFY_EVENTS = ['acting', 'needs_human', 'recovered', 'refused'] as const;
+
+const route = {
+  events: Type.Optional(Type.Array(StringEnum(NOTIFY_EVENTS, { description: 'An event kind.' }), { description: 'Overrides notify.events for this channel.' })),
+  match: Type.Optional(
+    Type.Object(
+      {
+        severity: Type.Optional(Type.Array(Type.String(), { description: 'Alert severities it gets; an incident with none (a crash seen by the fast paths) always passes.' })),
+        services: Type.Optional(Type.Array(Type.String(), { description: 'Services it gets.' })),
+      },
+      { additionalProperties: false, description: 'Which incidents this channel gets (all when absent).' },
+    ),
+  ),
+};
+
+const telegramChannel = Type.Object(
+  {
+    bot_token_file: SecretFile('A file with the bot token from @BotFather.'),
+    chat_id: Type.String({ minLength: 1, description: 'The chat (user, group or channel id) to write to.' }),
+    api_url: Type.Optional(Type.String({ default: 'https://api.telegram.org', description: 'The Bot API server.' })),
+    approvers: Type.Optional(
+      Type.Object(
+        {
+          user_ids: Type.Array(Type.Integer(), { minItems: 1, description: 'Telegram user ids whose buttons count.' }),
+          chat_ids: Type.Optional(Type.Array(Type.String(), { description: 'Chats the buttons may be pressed in; default chat_id.' })),
+        },
+        { additionalProperties: false, description: 'Approve, deny and silence buttons, read by long polling getUpdates: only from these users in these chats.' },
+      ),
+    ),
+    ...route,
+  },
+  { additionalProperties: false },
+);
+
+const discordChannel = Type.Object(
+  {
+    webhook_url_file: SecretFile('A file with the channel webhook URL (it contains its token).'),
+    ...route,
+  },
+  { additionalProperties: false, description: 'A channel webhook: messages and edits, but no buttons (webhooks cannot carry them).' },
 );
 
 export const remediatorSchema = Type.Object(
@@ -198,29 +241,57 @@ export const remediatorSchema = Type.Object(
       Type.Object(
         {
           events: Type.Optional(
-            Type.Array(StringEnum(['needs_human', 'recovered', 'refused'] as const, { description: 'An event kind.' }), {
-              default: ['needs_human', 'recovered'],
-              description: 'Which events reach the chat channels (all are logged).',
+            Type.Array(StringEnum(NOTIFY_EVENTS, { description: 'An event kind.' }), {
+              default: ['acting', 'needs_human', 'recovered'],
+              description:
+                'Which events start an incident\'s message (all are logged). Once a channel has an incident\'s message, it is edited on every change; a wait for approval always starts one.',
             }),
           ),
-          telegram: Type.Optional(
+          telegram: Type.Optional(telegramChannel),
+          discord: Type.Optional(discordChannel),
+          channels: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  name: Name('Names the channel in logs and the journal.'),
+                  telegram: Type.Optional(telegramChannel),
+                  discord: Type.Optional(discordChannel),
+                },
+                { additionalProperties: false },
+              ),
+              { default: [], description: 'More channels, each with its own routing (telegram: and discord: above are channels named telegram and discord).' },
+            ),
+          ),
+          storm: Type.Optional(
             Type.Object(
               {
-                bot_token_file: SecretFile('A file with the bot token from @BotFather.'),
-                chat_id: Type.String({ minLength: 1, description: 'The chat (user, group or channel id) to write to.' }),
-                api_url: Type.Optional(Type.String({ default: 'https://api.telegram.org', description: 'The Bot API server.' })),
+                threshold: Type.Optional(Type.Integer({ minimum: 1, default: 5, description: 'Incidents starting within the window past which a channel gets one summary message, edited, instead of one each.' })),
+                window: Type.Optional(Duration({ default: '2m', description: 'The window the threshold counts over.' })),
               },
-              { additionalProperties: false },
+              { additionalProperties: false, default: {} },
             ),
           ),
-          discord: Type.Optional(
-            Type.Object(
-              { webhook_url_file: SecretFile('A file with the channel webhook URL (it contains its token).') },
-              { additionalProperties: false },
-            ),
-          ),
+          grafana_url: Type.Optional(Type.String({ description: 'Grafana\'s address: messages link its HomeStation / Remediation dashboard.' })),
         },
-        { additionalProperties: false, description: 'Telling people: every event is logged; these channels get the chosen ones.' },
+        { additionalProperties: false, description: 'Telling people: every event is logged; each channel gets one message per incident, edited as it goes.' },
+      ),
+    ),
+    approval: Type.Optional(
+      Type.Object(
+        {
+          timeout: Type.Optional(Duration({ default: '15m', description: 'How long a step marked approve: true waits for a human.' })),
+          default: Type.Optional(StringEnum(['approve', 'deny'] as const, { default: 'deny', description: 'What an unanswered approval becomes.' })),
+        },
+        { additionalProperties: false, default: {} },
+      ),
+    ),
+    alertmanager: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ description: 'Alertmanager\'s address, for the silence button (POST /api/v2/silences).' }),
+          bearer_token_file: Type.Optional(SecretFile('A token for Alertmanager, if it wants one.')),
+        },
+        { additionalProperties: false },
       ),
     ),
     services: Type.Optional(Type.Array(service, { default: [] })),
@@ -278,6 +349,7 @@ export interface StepConfig {
   action: ActionName;
   attempts: number;
   to?: string;
+  approve?: boolean;
 }
 export interface HostConfig {
   name: string;
@@ -307,13 +379,32 @@ export interface RemediatorConfig {
   cooldown: number;
   rate_limit: { max_actions: number; window: number };
   notify?: NotifyConfig;
+  approval: { timeout: number; default: 'approve' | 'deny' };
+  alertmanager?: { url: string; bearer_token_file?: string };
   services: ServiceConfig[];
   policies: PolicyConfig[];
   events: { enabled: boolean };
   watch: { enabled: boolean; period: number; failure_threshold: number };
 }
+export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];
+export interface ChannelRoute {
+  events?: NotifyEventKind[];
+  match?: { severity?: string[]; services?: string[] };
+}
+export interface TelegramChannelConfig extends ChannelRoute {
+  bot_token_file: string;
+  chat_id: string;
+  api_url: string;
+  approvers?: { user_ids: number[]; chat_ids?: string[] };
+}
+export interface DiscordChannelConfig extends ChannelRoute {
+  webhook_url_file: string;
+}
 export interface NotifyConfig {
-  events: ('needs_human' | 'recovered' | 'refused')[];
-  telegram?: { bot_token_file: string; chat_id: string; api_url: string };
-  discord?: { webhook_url_file: string };
+  events: NotifyEventKind[];
+  telegram?: TelegramChannelConfig;
+  discord?: DiscordChannelConfig;
+  channels: { name: string; telegram?: TelegramChannelConfig; discord?: DiscordChannelConfig }[];
+  storm: { threshold: number; window: number };
+  grafana_url?: string;
 }
