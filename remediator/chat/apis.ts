@@ -79,6 +79,13 @@ export class TelegramApi {
     return { ...r, ...(id !== undefined ? { messageId: String(id) } : {}) };
   }
 
+  /** A short message replying to another (a send notifies; an edit does not). */
+  async reply(chatId: string, toMessageId: string, text: string): Promise<ApiResult> {
+    const r = await this.method('sendMessage', { chat_id: chatId, text, parse_mode: 'HTML', reply_parameters: { message_id: Number(toMessageId), allow_sending_without_reply: true } });
+    const id = (r.result as { message_id?: number } | undefined)?.message_id;
+    return { ...r, ...(id !== undefined ? { messageId: String(id) } : {}) };
+  }
+
   async edit(chatId: string, messageId: string, m: { text: string; reply_markup: unknown }): Promise<ApiResult> {
     return this.method('editMessageText', { chat_id: chatId, message_id: Number(messageId), text: m.text, parse_mode: 'HTML', disable_web_page_preview: true, reply_markup: m.reply_markup });
   }
@@ -120,6 +127,11 @@ export class DiscordApi {
     const r = await this.request('POST', url.toString(), { username: 'HomeStation', embeds: [embed], allowed_mentions: { parse: [] } });
     const id = r.body?.id;
     return { ...r, ...(typeof id === 'string' ? { messageId: id } : {}) };
+  }
+
+  /** A short plain message (a send notifies; an edit does not). */
+  async say(content: string): Promise<ApiResult> {
+    return this.request('POST', this.webhookUrl, { username: 'HomeStation', content: content.slice(0, 2000), allowed_mentions: { parse: [] } });
   }
 
   async edit(messageId: string, embed: DiscordEmbed): Promise<ApiResult> {

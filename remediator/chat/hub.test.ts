@@ -180,7 +180,37 @@ describe('one chat message per incident', () => {
     await hub.idle();
     // The pager: needs_human of critical or unknown severity only; jellyfin's warning not.
     expect([...pager.messages.values()].map((m) => (m.text as string).split('\n')[0])).toEqual(['🚨 <b>zigbee2mqtt</b>: needs a human']);
-    expect([...media.messages.values()].map((m) => (m.embeds as { title: string }[])[0]!.title)).toEqual(['🚨 jellyfin: needs a human']);
+    expect([...media.messages.values()].map((m) => (m.embeds ? (m.embeds as { title: string }[])[0]!.title : m.content))).toEqual(['🚨 jellyfin: needs a human', '🚨 jellyfin needs a human']);
+  });
+
+  it('a human needed is never only an edit: a reply to the incident message follows (edits notify nobody)', async () => {
+    const tg = await fakeTelegram('1:U');
+    const dc = await fakeDiscord('3', 'u');
+    fakes.push(tg, dc);
+    const { hub } = await setup({ telegram: { bot_token_file: secret('1:U'), chat_id: '9', api_url: tg.url }, discord: { webhook_url_file: secret(`${dc.url}/api/webhooks/3/u`) } });
+    hub.update(story(30)[0]!);
+    await hub.idle();
+    hub.update(ev(30, 'needs_human', 'zigbee2mqtt did not recover after restart x2; needs a human'));
+    await hub.idle();
+    expect(tg.requests.map((r) => r.path.split('/').pop())).toEqual(['sendMessage', 'editMessageText', 'sendMessage']);
+    expect(tg.requests[2]!.body).toEqual({ chat_id: '9', text: '🚨 zigbee2mqtt needs a human', parse_mode: 'HTML', reply_parameters: { message_id: 1, allow_sending_without_reply: true } });
+    expect(dc.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['POST 200', 'PATCH 200', 'POST 204']);
+    expect(dc.requests[2]!.body).toEqual({ username: 'HomeStation', content: '🚨 zigbee2mqtt needs a human', allowed_mentions: { parse: [] } });
+  });
+
+  it('takes an incident that needs a human out of the storm summary, into a message of its own', async () => {
+    const tg = await fakeTelegram('1:T');
+    fakes.push(tg);
+    const { hub } = await setup({ telegram: { bot_token_file: secret('1:T'), chat_id: '1', api_url: tg.url }, storm: { threshold: 2, window: 60_000 } });
+    for (let i = 0; i < 4; i++) hub.update({ ...ev(200 + i, 'acting', 'acting'), service: `svc${i}` });
+    await hub.idle();
+    expect(tg.messages.size).toBe(3); // two of their own, one summary of two
+    hub.update({ ...ev(203, 'needs_human', 'svc3 needs a human'), service: 'svc3' });
+    await hub.idle();
+    const texts = [...tg.messages.values()].map((m) => (m.text as string).split('\n')[0]);
+    expect(texts).toContain('🚨 <b>svc3</b>: needs a human');
+    const summary = [...tg.messages.values()].map((m) => m.text as string).find((t) => t.startsWith('🌩'))!;
+    expect(summary).toContain('🚨 svc3: needs a human (incident 203)');
   });
 
   it('collapses an alert storm into one summary message, edited as it grows', async () => {

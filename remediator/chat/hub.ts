@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Journal, ChatRow } from '../journal.js';
 import type { ChannelRoute, NotifyConfig, NotifyEventKind } from '../schema.js';
 import { DiscordApi, TelegramApi, type ApiResult } from './apis.js';
-import { applyEvent, discordEmbed, stormEmbed, stormTelegram, telegramMessage, type IncidentView, type NotifyEvent, type StormView } from './view.js';
+import { applyEvent, discordEmbed, escapeHtml, stormEmbed, stormTelegram, telegramMessage, type IncidentView, type NotifyEvent, type StormView } from './view.js';
 
 export interface Channel {
   readonly name: string;
@@ -22,7 +22,7 @@ export interface Channel {
   blockedUntil: number;
 }
 
-type Body = { type: 'incident'; view: IncidentView } | { type: 'storm'; storm: StormView };
+type Body = { type: 'incident'; view: IncidentView } | { type: 'storm'; storm: StormView } | { type: 'ping'; text: string; replyTo: string };
 
 /** Channels from the config: telegram: and discord: (named so), then channels:. Secrets read here, once. */
 export function channelsOf(config: NotifyConfig | undefined): Channel[] {
@@ -100,14 +100,23 @@ export class ChatHub {
 
   private put(ch: Channel, view: IncidentView, e: NotifyEvent, at: number): void {
     const key = `incident:${view.incidentId}`;
+    // A person is needed: an edit notifies nobody (on Telegram or Discord), so this is
+    // never only an edit of a message, nor a line of a storm summary.
+    const urgent = e.kind === 'needs_human' || e.kind === 'awaiting_approval';
     const stormKey = this.journal.getState(`storm_of:${ch.name}:${view.incidentId}`);
-    if (stormKey) return this.putStorm(ch, stormKey, view, at);
-    if (!this.journal.chatRow(key, ch.name)) {
+    if (stormKey) {
+      this.putStorm(ch, stormKey, view, at);
+      if (!urgent) return;
+      // Out of the summary, into a message of its own (a send notifies).
+      this.journal.setState(`storm_of:${ch.name}:${view.incidentId}`, undefined);
+    }
+    const existing = this.journal.chatRow(key, ch.name);
+    if (!existing && !stormKey) {
       const kind = STARTS[e.kind];
       const starts = e.kind === 'awaiting_approval' || (kind !== undefined && (ch.route.events ?? this.config.events).includes(kind));
       if (!starts || !this.routed(ch, view)) return;
       const { threshold, window } = this.config.storm;
-      if (this.journal.chatsStartedSince(ch.name, at - window) >= threshold) {
+      if (!urgent && this.journal.chatsStartedSince(ch.name, at - window) >= threshold) {
         const current = JSON.parse(this.journal.getState(`storm_current:${ch.name}`) ?? 'null') as { key: string; lastAt: number } | null;
         const storm = current && at - current.lastAt < window ? current.key : `storm:${ch.name}:${at}`;
         this.journal.setState(`storm_current:${ch.name}`, JSON.stringify({ key: storm, lastAt: at }));
@@ -116,6 +125,11 @@ export class ChatHub {
       }
     }
     this.journal.putChat(key, ch.name, JSON.stringify({ type: 'incident', view } satisfies Body), at);
+    // Its message existed already (it said "acting"): a short reply, which does notify.
+    if (urgent && existing) {
+      const text = e.kind === 'needs_human' ? `🚨 ${view.service} needs a human` : `✋ ${view.service}: ${view.approval?.step ?? 'a step'} waits for your approval`;
+      this.journal.putChat(`ping:${view.incidentId}:${at}`, ch.name, JSON.stringify({ type: 'ping', text, replyTo: key } satisfies Body), at);
+    }
   }
 
   private putStorm(ch: Channel, key: string, view: IncidentView, at: number): void {
@@ -169,7 +183,19 @@ export class ChatHub {
   private async deliver(ch: Channel, row: ChatRow): Promise<void> {
     const body = JSON.parse(row.body) as Body;
     let r: ApiResult;
-    if (ch.telegram) {
+    if (body.type === 'ping') {
+      // A reply to the incident's message: once that one exists.
+      const parent = this.journal.chatRow(body.replyTo, ch.name);
+      if (!parent?.messageId) {
+        this.journal.chatRetry(row.key, row.channel, this.now() + 1000, 'waiting for the incident message');
+        return;
+      }
+      r = ch.telegram
+        ? await ch.telegram.api.reply(ch.telegram.chatId, parent.messageId, escapeHtml(body.text))
+        : ch.discord
+          ? await ch.discord.api.say(body.text)
+          : { status: 0, ok: true, description: '' };
+    } else if (ch.telegram) {
       const m = body.type === 'incident' ? telegramMessage(body.view) : { text: stormTelegram(body.storm), reply_markup: { inline_keyboard: [] } };
       r = row.messageId ? await ch.telegram.api.edit(ch.telegram.chatId, row.messageId, m) : await ch.telegram.api.send(ch.telegram.chatId, m);
     } else if (ch.discord) {

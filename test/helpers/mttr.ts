@@ -123,6 +123,8 @@ remediator:
   max_concurrent_actions: 8
 ${fastPaths ? '' : '  events: { enabled: false }\n  watch: { enabled: false }\n'}  notify:
     events: [needs_human, recovered]
+    # Six faults at once: not a storm for this test (the storm summary is tested in remediator/chat).
+    storm: { threshold: 20 }
     telegram: { bot_token_file: ${join(dir, 'telegram')}, chat_id: "-100", api_url: "${telegram.url}" }
     discord: { webhook_url_file: ${join(dir, 'discord')} }
   services:
