@@ -32,6 +32,8 @@ describe('an incident message', () => {
     v = applyEvent(v, { kind: 'recovered', service: 'zigbee<2>mqtt', incidentId: 7, message: 'back after restart, 4.2 s after it failed', recoverySeconds: 4.2 }, T0 + 5000);
     const { text } = telegramMessage(v);
     expect(text.split('\n')[0]).toBe('✅ <b>zigbee&lt;2&gt;mqtt</b>: recovered');
+    // Why it acted stays on the message once the outcome replaces the headline.
+    expect(text.split('\n')[3]).toBe('acting on zigbee&lt;2&gt;mqtt: Zigbee &amp; MQTT bridge down; plan: restart, then redeploy');
     expect(text).toContain('• 10:00:02 restart: started (attempt 1)\nback after restart, 4.2 s after it failed');
     const embed = discordEmbed(v);
     expect(embed).toMatchObject({ title: '✅ zigbee<2>mqtt: recovered', color: 0x2ecc71, footer: { text: 'HomeStation incident 7' } });

@@ -43,7 +43,9 @@ export interface IncidentView {
   readonly failedAt?: number;
   /** What was done, oldest first (the last MAX_LINES kept). */
   readonly lines: readonly { at: number; text: string }[];
-  /** The latest word: why it acts, how it recovered, the last error. */
+  /** Why it acts and the plan (from the first event): kept when the headline moves on. */
+  readonly why?: string;
+  /** The latest word: how it recovered, the last error. */
   readonly headline: string;
   readonly recoverySeconds?: number;
   readonly approval?: { readonly step: string; readonly until: number; readonly open: boolean };
@@ -72,6 +74,7 @@ export function applyEvent(view: IncidentView | undefined, e: NotifyEvent, now: 
     lines,
     headline: e.kind === 'step' ? base.headline : e.message,
     ...(e.alert ? { alert: e.alert } : {}),
+    ...(e.kind === 'acting' ? { why: e.message } : {}),
     ...(e.failedAt !== undefined ? { failedAt: e.failedAt } : {}),
     ...(e.recoverySeconds !== undefined ? { recoverySeconds: e.recoverySeconds } : {}),
     ...(e.approval ? { approval: { ...e.approval, open: true } } : e.kind === 'decided' && base.approval ? { approval: { ...base.approval, open: false } } : {}),
@@ -127,6 +130,7 @@ export function telegramMessage(v: IncidentView): { text: string; reply_markup: 
     `${ICON[v.state]} <b>${escapeHtml(v.service)}</b>: ${WORD[v.state]}`,
     ...(v.alert ? [`<i>${escapeHtml(v.alert.name)}</i>${v.alert.severity ? ` (${escapeHtml(v.alert.severity)})` : ''}${v.alert.summary ? `: ${escapeHtml(v.alert.summary)}` : ''}`] : []),
     ...(v.failedAt ? [`failed at ${time(v.failedAt)} UTC`] : []),
+    ...(v.why && v.why !== v.headline ? [escapeHtml(v.why)] : []),
   ];
   const tail = [
     escapeHtml(v.headline),
@@ -179,7 +183,7 @@ export function discordEmbed(v: IncidentView): DiscordEmbed {
   const title = cut(`${ICON[v.state]} ${v.service}: ${WORD[v.state]}`, DISCORD.title);
   const footer = { text: `HomeStation incident ${v.incidentId}` };
   const fixed = title.length + footer.text.length + fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
-  const summary = v.alert?.summary ? `${v.alert.summary}\n` : '';
+  const summary = `${v.alert?.summary ? `${v.alert.summary}\n` : ''}${v.why && v.why !== v.headline ? `${v.why}\n` : ''}`;
   let steps = v.lines.map((x) => `• ${time(x.at)} ${x.text}`);
   const room = Math.min(DISCORD.description, DISCORD.total - fixed);
   let description = `${summary}${[...steps, v.headline].join('\n')}`;
