@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE, freePort, podman, podmanAt, removeContainers, removeRoot, startPodmanService, type PodmanService } from '../../test/helpers/podman.js';
+import { IMAGE, existsAt, freePort, podman, podmanAt, removeContainers, removeRoot, startPodmanService, type PodmanService } from '../../test/helpers/podman.js';
 import { startTestRemediator, TOKEN, type TestRemediator } from '../../test/helpers/remediator.js';
 import { missingToolsMessage } from '../../test/helpers/tools.js';
 
@@ -51,14 +51,7 @@ async function serving(p: number): Promise<void> {
   }
 }
 
-const exists = (root: string | undefined, kind: 'container' | 'volume', name: string): boolean => {
-  try {
-    podmanAt(root, [kind, 'exists', name]);
-    return true;
-  } catch {
-    return false;
-  }
-};
+
 
 interface ApiIncident {
   id: number;
@@ -173,7 +166,7 @@ describe.runIf(!missing)('migrate between two engines', () => {
     podman(['cp', join(dir, 'blob'), `${N('vault')}:/data/blob`]);
     podman(['exec', N('vault'), 'sh', '-c', 'mkdir -p /data/sub && echo "kept across hosts" > /data/sub/notes.txt']);
     const imageId = podman(['inspect', '--format', '{{.Image}}', N('vault')]);
-    expect(exists(rootB, 'container', N('vault'))).toBe(false);
+    expect(existsAt(rootB, 'container', N('vault'))).toBe(false);
 
     const incident = await migrate('vault', 'b');
     expect(incident.state, JSON.stringify(incident.steps, null, 1)).toBe('recovered');
@@ -198,8 +191,8 @@ describe.runIf(!missing)('migrate between two engines', () => {
     expect((await get(port.vault, 'sub/notes.txt'))?.toString()).toBe('kept across hosts\n');
     expect(podmanAt(rootB, ['inspect', '--format', '{{.State.Running}} {{.Image}}', N('vault')])).toBe(`true ${imageId}`);
     // The source container is gone; its volume (the old copy) is kept.
-    expect(exists(undefined, 'container', N('vault'))).toBe(false);
-    expect(exists(undefined, 'volume', N('vault-data'))).toBe(true);
+    expect(existsAt(undefined, 'container', N('vault'))).toBe(false);
+    expect(existsAt(undefined, 'volume', N('vault-data'))).toBe(true);
     expect(rem.engine.hosts.hostOf({ name: 'vault' })).toBe('b');
     expect(await rem.metric('homestation_remediator_actions_total', { action: 'migrate', result: 'ok', service: 'vault' })).toBe(1);
 
@@ -232,8 +225,8 @@ describe.runIf(!missing)('migrate between two engines', () => {
     const rollback = incident.steps.find((s) => s.what === 'migrate: rollback');
     expect(rollback?.detail).toMatch(/the target failed its recovery check: .*127\.0\.0\.2.*the source container started again on local/);
     expect(incident.migrations[0]).toMatchObject({ state: 'rolled_back' });
-    expect(exists(rootB, 'container', N('picky'))).toBe(false);
-    expect(exists(rootB, 'volume', N('picky-data'))).toBe(false);
+    expect(existsAt(rootB, 'container', N('picky'))).toBe(false);
+    expect(existsAt(rootB, 'volume', N('picky-data'))).toBe(false);
     await serving(port.picky);
     expect(rem.engine.hosts.hostOf({ name: 'picky', hosts: ['local', 'b-far'] })).toBe('local');
   }, 60_000);
@@ -242,7 +235,7 @@ describe.runIf(!missing)('migrate between two engines', () => {
     // The configurations were recorded when the remediator started (both healthy).
     await expect.poll(() => [rem.journal.getState('last_good:cache') !== undefined, rem.journal.getState('last_good:keep') !== undefined], { timeout: 20_000 }).toEqual([true, true]);
     // b has the image by now only if the first test ran: make sure, as a user would have pulled it there.
-    if (!exists(rootB, 'container', N('vault'))) podmanAt(rootB, ['load', '-q', '-i', join(dir, 'image.tar')]);
+    if (!existsAt(rootB, 'container', N('vault'))) podmanAt(rootB, ['load', '-q', '-i', join(dir, 'image.tar')]);
     // Host c goes down: its API gone, its containers with it.
     await c.stop();
     podmanAt(rootC, ['stop', '-t', '0', N('cache'), N('keep')]);
@@ -260,8 +253,8 @@ describe.runIf(!missing)('migrate between two engines', () => {
     c = await startPodmanService({ root: rootC, socket: c.socket });
     podmanAt(rootC, ['start', N('cache')]);
     expect(await rem.engine.fence()).toEqual(['cache']);
-    expect(exists(rootC, 'container', N('cache'))).toBe(false);
-    expect(exists(rootC, 'volume', N('cache-data'))).toBe(true);
+    expect(existsAt(rootC, 'container', N('cache'))).toBe(false);
+    expect(existsAt(rootC, 'volume', N('cache-data'))).toBe(true);
     expect(podmanAt(rootB, ['inspect', '--format', '{{.State.Running}}', N('cache')])).toBe('true');
     const fenced = rem.journal.entries(moved.id).find((e) => e.what === 'migrate: fence');
     expect(fenced?.detail).toMatch(/^c is back with .* \(running\): stopped, the service runs on b since migration \d+$/);
@@ -273,7 +266,7 @@ describe.runIf(!missing)('migrate between two engines', () => {
     expect(refused.steps.find((s) => s.what === 'migrate' && s.result === 'refused')?.detail).toMatch(
       new RegExp(`the source host c is down \\(.*\\): its state \\(volume ${N('keep-data')}\\) cannot be copied, and it is not marked recomputable \\(services\\[3\\]\\.state\\.recomputable\\)`),
     );
-    expect(exists(rootB, 'container', N('keep'))).toBe(false);
+    expect(existsAt(rootB, 'container', N('keep'))).toBe(false);
     expect(refused.migrations).toEqual([]);
   }, 120_000);
 });

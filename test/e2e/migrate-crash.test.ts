@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli, startDaemon, type Daemon } from '../helpers/cli.js';
-import { IMAGE, freePort, podman, podmanAt, podmanSuite, removeRoot, startPodmanService, type PodmanService } from '../helpers/podman.js';
+import { IMAGE, existsAt, freePort, podman, podmanAt, podmanSuite, removeRoot, startPodmanService, type PodmanService } from '../helpers/podman.js';
 import { TOKEN } from '../helpers/remediator.js';
 
 const name = `hs-t-bigmig-${process.pid}`;
@@ -31,14 +31,7 @@ interface ApiIncident {
   migrations: { state: string; step: string; progress: { stateBytes?: number } }[];
 }
 
-const exists = (root: string | undefined, kind: 'container' | 'volume', what: string): boolean => {
-  try {
-    podmanAt(root, [kind, 'exists', what]);
-    return true;
-  } catch {
-    return false;
-  }
-};
+
 const checksum = (root: string | undefined) => podmanAt(root, ['exec', name, 'busybox', 'sha256sum', '/data/big']).split(' ')[0];
 
 beforeAll(async () => {
@@ -119,8 +112,8 @@ describe.runIf(!missing)('migrate, with the remediator killed mid-copy', () => {
       const rollback = after.steps.find((s) => s.what === 'migrate: rollback');
       expect(rollback?.result, JSON.stringify(after.steps, null, 1)).toBe('ok');
       expect(rollback?.detail).toMatch(/interrupted at copy volume .* by a restart of the remediator: removed what was made on nas; the source container started again on local/);
-      expect(exists(rootB, 'container', name)).toBe(false);
-      expect(exists(rootB, 'volume', volume)).toBe(false);
+      expect(existsAt(rootB, 'container', name)).toBe(false);
+      expect(existsAt(rootB, 'volume', volume)).toBe(false);
       await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/ok.txt`).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
       expect(checksum(undefined)).toBe(sum);
 
@@ -130,7 +123,7 @@ describe.runIf(!missing)('migrate, with the remediator killed mid-copy', () => {
       expect(run.stdout).toMatch(/action migrate: copy volume .*: ok - [\d.]+ MB in [\d.]+ s/);
       expect(run.stdout).toMatch(/incident \d+: recovered/);
       expect(checksum(rootB)).toBe(sum);
-      expect(exists(undefined, 'container', name)).toBe(false);
+      expect(existsAt(undefined, 'container', name)).toBe(false);
       const res = await fetch(`http://127.0.0.1:${port}/ok.txt`);
       expect(res.status).toBe(200);
     } finally {

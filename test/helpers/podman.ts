@@ -96,6 +96,16 @@ export async function startPodmanService(options: { socket?: string; root?: stri
   };
 }
 
+/** Whether a container or volume of that name exists on the engine of `root` (undefined: the default one). */
+export function existsAt(root: string | undefined, kind: 'container' | 'volume', name: string): boolean {
+  try {
+    podmanAt(root, [kind, 'exists', name]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Removes everything of a storage root made for another "host": its containers, volumes, images, then the directory. */
 export function removeRoot(root: string): void {
   // Not `system reset`: it also resets the lock segment the default storage shares, under the tests running beside.
