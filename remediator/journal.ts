@@ -388,10 +388,6 @@ export class Journal {
     return row ? toMigration(row) : undefined;
   }
 
-  /** Newest first. */
-  migrations(limit = 50): MigrationRecord[] {
-    return (this.db.prepare('SELECT * FROM migrations ORDER BY id DESC LIMIT ?').all(limit) as MigrationRow[]).map(toMigration);
-  }
 
   migrationsOf(incidentId: number): MigrationRecord[] {
     return (this.db.prepare('SELECT * FROM migrations WHERE incident_id = ? ORDER BY id').all(incidentId) as MigrationRow[]).map(toMigration);

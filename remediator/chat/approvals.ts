@@ -64,9 +64,6 @@ export class Approvals {
     });
   }
 
-  isWaiting(incidentId: number): boolean {
-    return this.waiting.has(incidentId);
-  }
 
   /** An answer from anywhere; false when the incident waits for none. */
   answer(incidentId: number, decision: Decision, by: string): boolean {

@@ -17,7 +17,8 @@ import { recreateOptions } from '../docker/recreate.js';
 import type { Hosts } from '../hosts.js';
 import type { Journal, MigrationProgress, MigrationRecord } from '../journal.js';
 import { waitForRecovery, type CheckResult } from '../probe.js';
-import { LOCAL_HOST, type ServiceConfig } from '../schema.js';
+import { parseDuration } from '../../collector/duration.js';
+import { LOCAL_HOST, SERVICE_DEFAULTS, type ServiceConfig } from '../schema.js';
 import { copyImage, copyMount } from './copy.js';
 import { planState } from './plan.js';
 
@@ -45,6 +46,11 @@ export interface MigrateRequest {
 }
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** A service's config; for one no longer listed, the defaults every unlisted service gets. */
+function configOf(services: readonly ServiceConfig[], name: string): ServiceConfig {
+  return services.find((s) => s.name === name) ?? { name, recovery_deadline: parseDuration(SERVICE_DEFAULTS.recovery_deadline), stop_timeout: parseDuration(SERVICE_DEFAULTS.stop_timeout) };
+}
 
 /** The host a migrate goes to when the step names none: the first of the service's hosts it is not on. */
 export function defaultTarget(service: ServiceConfig, current: string): string | undefined {
@@ -237,7 +243,7 @@ export class Migrator {
     for (const m of this.journal.migrationsLeavingSource()) {
       const name = m.progress.sourceLeft as string;
       // Moved back there since: that container is the service now.
-      if (this.hosts.hostOf(services.find((s) => s.name === m.service) ?? { name: m.service }) === m.source) {
+      if (this.hosts.hostOf(configOf(services, m.service)) === m.source) {
         this.journal.migrationStep(m.id, m.step, { ...m.progress, sourceLeft: undefined });
         continue;
       }
@@ -249,7 +255,7 @@ export class Migrator {
       if (found === null) continue; // Still down.
       const progress = { ...m.progress, sourceLeft: undefined };
       if (found) {
-        const service = services.find((s) => s.name === m.service) ?? { name: m.service, recovery_deadline: 60_000, stop_timeout: 10_000 };
+        const service = configOf(services, m.service);
         await source.stop(found.id, service.stop_timeout);
         progress.sourceContainer = found.id;
         const record: Recorder = (kind, what, result, detail) => this.journal.entry({ at: this.now(), incidentId: m.incidentId, service: m.service, kind, what, result, detail });
@@ -301,7 +307,7 @@ export class Migrator {
     const found = this.journal.runningMigrations();
     for (const m of found) {
       const record = recordFor(m);
-      const service = services.find((s) => s.name === m.service) ?? { name: m.service, recovery_deadline: 60_000, stop_timeout: 10_000 };
+      const service = configOf(services, m.service);
       if (VERIFIED_STEPS.has(m.step)) {
         record('decision', 'migrate: resume', 'ok', `migration ${m.id} was interrupted after the target passed its check: finishing it`);
         this.hosts.place(m.service, m.target);
