@@ -54,6 +54,15 @@ export interface PodmanService {
 }
 
 /** The podman CLI on another storage root (another "host"; see startPodmanService's `root`). */
+/** podman's output, or why it failed: for diagnostics in an error message. */
+function podmanTry(args: string[]): string {
+  try {
+    return podman(args);
+  } catch (e) {
+    return `(podman ${args[0]} failed: ${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
 export function podmanAt(root: string | undefined, args: string[], input?: string): string {
   return podman(root ? ['--root', join(root, 'storage'), '--runroot', join(root, 'run'), ...args] : args, input);
 }
@@ -179,7 +188,12 @@ export async function runWeb(
     } catch {
       // Not up yet.
     }
-    if (Date.now() - t0 > 15_000) throw new Error(`${name} did not serve ${url} in 15 s`);
+    // 30 s: a rootless port forward has been seen to take over 15 s on a loaded 2-core CI machine.
+    if (Date.now() - t0 > 30_000) {
+      const state = podmanTry(['inspect', '--format', '{{.State.Status}} {{.State.Error}}', name]);
+      const logs = podmanTry(['logs', '--tail', '20', name]);
+      throw new Error(`${name} did not serve ${url} in 30 s (container: ${state}; logs: ${logs})`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return { name, port, url, id: () => podman(['inspect', '--format', '{{.Id}}', name]) };

@@ -51,7 +51,9 @@ export function writeOverlay(
   mkdirSync(join(dir, 'rules'), { recursive: true });
   const forOverrides = { ServiceDown: '2s', ...options.forOverrides };
   for (const f of readdirSync(join(root, 'rules')).filter((x) => x.endsWith('.rules.yml'))) {
-    writeFileSync(join(dir, 'rules', f), shortenFor(readFileSync(join(root, 'rules', f), 'utf8'), forOverrides));
+    // Groups that set their own interval (the SLO's 1m) are evaluated every second too, as the global one.
+    const text = shortenFor(readFileSync(join(root, 'rules', f), 'utf8'), forOverrides).replace(/^( {4}interval: )\S+$/gm, (_, key: string) => `${key}1s`);
+    writeFileSync(join(dir, 'rules', f), text);
   }
 
   const prom = parse(readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as any;
