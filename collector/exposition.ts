@@ -7,6 +7,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
+import { BodyPool, type Body } from './body-buffer.js';
 import { ERROR_REASONS, type ExporterKind, type MetricSpec } from './contract.js';
 import type { InstanceRunner, InstanceStatus } from './instance-runner.js';
 import { SampleText } from './sample-text.js';
@@ -23,7 +24,12 @@ export interface Exposition {
   /** HomeStation's own and the process metrics; the remediator registers its own here too. */
   readonly registry: Registry;
   readonly contentType: string;
-  /** The whole /metrics body: the registry, then every exporter family. One status read per runner. */
+  /**
+   * The whole /metrics body: the registry, then every exporter family, written into a
+   * pooled buffer (see body-buffer.ts). One status read per runner. The caller releases it.
+   */
+  body(): Promise<Body>;
+  /** The same body as a string (`homestation collect`, tests). */
   text(): Promise<string>;
 }
 
@@ -105,18 +111,44 @@ export function buildExposition(
   build.set({ version: VERSION, node_version: process.versions.node }, 1);
 
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  const pool = new BodyPool();
+  const body = async (): Promise<Body> => {
+    pinned = runners.map((r) => r.status());
+    const out = pool.acquire();
+    try {
+      out.write(await registry.metrics());
+      if (families.size > 0) out.write('\n'); // the blank line between the registry's families and the exporters'
+      sampleText.write(
+        pinned.map((st) => ({ exporter: st.exporter, instance: st.instance, samples: st.samples })),
+        out,
+      );
+    } catch (err) {
+      pool.release(out);
+      throw err;
+    } finally {
+      pinned = undefined;
+      cache = undefined;
+    }
+    let released = false;
+    return {
+      bytes: out.bytes(),
+      release() {
+        if (released) return;
+        released = true;
+        pool.release(out);
+      },
+    };
+  };
   return {
     registry,
     contentType: registry.contentType,
+    body,
     async text() {
-      pinned = runners.map((r) => r.status());
+      const b = await body();
       try {
-        const own = await registry.metrics();
-        const exporters = sampleText.render(pinned.map((st) => ({ exporter: st.exporter, instance: st.instance, samples: st.samples })));
-        return exporters ? `${own}\n${exporters}` : own;
+        return b.bytes.toString('utf8');
       } finally {
-        pinned = undefined;
-        cache = undefined;
+        b.release();
       }
     },
   };

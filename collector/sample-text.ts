@@ -1,6 +1,6 @@
 /**
- * The exporters' samples as Prometheus text, written directly: one pass over each
- * instance's samples per scrape, each series one line, nothing kept between scrapes.
+ * The exporters' samples as Prometheus text, written directly into the scrape's body
+ * buffer: one pass over each instance's samples per scrape, each series one line.
  * prom-client stays the registry of HomeStation's own and the process metrics; for
  * bulk device series (20,000 and more) its per-series label objects and hashing cost
  * several times the formatting (see docs/benchmarks.md, bench:scrape).
@@ -12,6 +12,7 @@
  * said once.
  */
 import type { Logger } from 'pino';
+import { BodyBuffer } from './body-buffer.js';
 import type { MetricSpec, Sample } from './contract.js';
 
 export interface SampleSource {
@@ -113,10 +114,19 @@ export class SampleText {
     return t;
   }
 
-  /** Every family, each `# HELP`, `# TYPE`, its lines, joined by a blank line as prom-client does. */
+  /** The families as a string (`homestation collect`, tests); a scrape writes them with `write`. */
   render(sources: readonly SampleSource[]): string {
-    // One array of lines, joined once: the body is copied a single time.
-    const out: string[] = [];
+    const out = new BodyBuffer();
+    this.write(sources, out);
+    return out.toString();
+  }
+
+  /**
+   * Every family, each `# HELP`, `# TYPE`, its lines, a blank line between families,
+   * as prom-client writes them. Nothing is written when there are no families.
+   */
+  write(sources: readonly SampleSource[], out: BodyBuffer): void {
+    let first = true;
     for (const [exporter, specs] of this.families) {
       const bySpec = new Map<string, Rendered[]>();
       /** Metrics with a series rendered afresh this scrape: only those can hold a duplicate. */
@@ -152,16 +162,17 @@ export class SampleText {
         }
       }
       for (const spec of specs) {
-        out.push(`# HELP ${spec.name} ${escapeHelp(spec.help)}`, `# TYPE ${spec.name} ${spec.type}`);
+        if (!first) out.write('\n'); // the blank line between families
+        first = false;
+        out.line(`# HELP ${spec.name} ${escapeHelp(spec.help)}`);
+        out.line(`# TYPE ${spec.name} ${spec.type}`);
         const list = bySpec.get(spec.name);
         if (list) {
           const kept = fresh.has(spec.name) ? this.unique(exporter, spec.name, list) : list;
-          for (const r of kept) out.push(r.line);
+          for (const r of kept) out.line(r.line);
         }
-        out.push(''); // the blank line between families, and the last newline
       }
     }
-    return out.join('\n');
   }
 
   /**

@@ -104,8 +104,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     };
   };
 
-  // A string, or its gzip as a Buffer (sent as it is, not serialized).
-  app.get('/metrics', { schema: { response: { 200: Type.String() } } }, async (req, reply) => sendExposition(req, reply, await host.exposition.text(), host.exposition.contentType));
+  // The pooled body's bytes, or their gzip (Buffers, sent as they are, not serialized).
+  app.get('/metrics', { schema: { response: { 200: Type.String() } } }, async (req, reply) => sendExposition(req, reply, await host.exposition.body(), host.exposition.contentType));
 
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
     status: 'ok' as const,

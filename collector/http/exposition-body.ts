@@ -6,6 +6,7 @@
 import { promisify } from 'node:util';
 import { constants, gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Body } from '../body-buffer.js';
 
 const gzipAsync = promisify(gzip);
 /** Under this many bytes compression saves less than it costs. */
@@ -25,9 +26,24 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
     });
 }
 
-export async function sendExposition(req: FastifyRequest, reply: FastifyReply, text: string, contentType: string): Promise<FastifyReply> {
+/**
+ * Sends the exposition: a string, or a pooled body (collector/body-buffer.ts) that is
+ * released once gzip has read it or the response is done with it.
+ */
+export async function sendExposition(req: FastifyRequest, reply: FastifyReply, body: string | Body, contentType: string): Promise<FastifyReply> {
   reply.type(contentType).header('vary', 'Accept-Encoding');
-  if (text.length < MIN_BYTES || !acceptsGzip(req.headers['accept-encoding'])) return reply.send(text);
-  const body = await gzipAsync(text, { level: constants.Z_BEST_SPEED });
-  return reply.header('content-encoding', 'gzip').send(body);
+  const pooled = typeof body === 'string' ? undefined : body;
+  const payload = typeof body === 'string' ? body : body.bytes;
+  if (payload.length < MIN_BYTES || !acceptsGzip(req.headers['accept-encoding'])) {
+    // 'close' follows the last byte written, or an aborted request.
+    if (pooled) reply.raw.once('close', () => pooled.release());
+    return reply.send(payload);
+  }
+  let gz: Buffer;
+  try {
+    gz = await gzipAsync(payload, { level: constants.Z_BEST_SPEED });
+  } finally {
+    pooled?.release();
+  }
+  return reply.header('content-encoding', 'gzip').send(gz);
 }
