@@ -1,0 +1,82 @@
+/** The pooled /metrics body: bytes as written, never reused while a response still sends them. */
+import { gunzipSync } from 'node:zlib';
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { BodyBuffer, BodyPool, type Body } from './body-buffer.js';
+import { sendExposition } from './http/exposition-body.js';
+
+describe('BodyBuffer', () => {
+  it('holds exactly the UTF-8 of what was written, across growth and multi-byte text', () => {
+    const b = new BodyBuffer(16);
+    const parts = ['a 1', 'dévice="küche" 2', '', 'x'.repeat(100), '温度 3', '🌡️ 4'];
+    for (const p of parts) b.line(p);
+    b.write('tail');
+    const want = `${parts.join('\n')}\ntail`;
+    expect(b.toString()).toBe(want);
+    expect(b.bytes().equals(Buffer.from(want, 'utf8'))).toBe(true);
+    expect(b.capacity).toBeGreaterThanOrEqual(Buffer.byteLength(want));
+    b.reset();
+    b.line('again');
+    expect(b.toString()).toBe('again\n');
+  });
+});
+
+describe('BodyPool', () => {
+  it('never hands out a buffer that is still in use, and reuses a released one', () => {
+    const pool = new BodyPool();
+    const a = pool.acquire();
+    const b = pool.acquire();
+    expect(b).not.toBe(a);
+    a.line('first');
+    pool.release(a);
+    const c = pool.acquire();
+    expect(c).toBe(a);
+    expect(c.length).toBe(0);
+  });
+
+  it('lets go of a buffer grown far beyond the body it last held', () => {
+    const pool = new BodyPool();
+    const a = pool.acquire();
+    a.write('x'.repeat(4 * 1024 * 1024));
+    pool.release(a);
+    const again = pool.acquire();
+    expect(again).toBe(a);
+    again.write('small');
+    pool.release(again);
+    expect(pool.acquire()).not.toBe(a);
+  });
+});
+
+describe('a pooled body sent as /metrics', () => {
+  const text = Array.from({ length: 2000 }, (_, i) => `homestation_x{i="${i}"} ${i}\n`).join('');
+  const pooled = (): Body & { released: number } => {
+    const b = new BodyBuffer();
+    b.write(text);
+    const body = {
+      bytes: b.bytes(),
+      released: 0,
+      release() {
+        body.released += 1;
+      },
+    };
+    return body;
+  };
+
+  it('is released once the response is done, plain or gzipped, and arrives whole', async () => {
+    const app = Fastify();
+    const bodies: ReturnType<typeof pooled>[] = [];
+    app.get('/metrics', async (req, reply) => {
+      const b = pooled();
+      bodies.push(b);
+      return sendExposition(req, reply, b, 'text/plain; version=0.0.4; charset=utf-8');
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/metrics`;
+    const plain = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
+    expect(await plain.text()).toBe(text);
+    const gz = await app.inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip' } });
+    expect(gunzipSync(gz.rawPayload).toString('utf8')).toBe(text);
+    await expect.poll(() => bodies.map((b) => b.released)).toEqual([1, 1]);
+    await app.close();
+  });
+});
