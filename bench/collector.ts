@@ -12,14 +12,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Gauge, Registry } from 'prom-client';
 import { parseConfig } from '../collector/config/load.js';
 import { Host } from '../collector/host.js';
 import { silentLogger } from '../collector/logging.js';
 import { EXPORTERS } from '../collector/registry.js';
+import { homestationArgs } from './launch.js';
 
-const CLI = fileURLToPath(new URL('../collector/cli.js', import.meta.url));
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 function pct(sorted: number[], p: number): number {
@@ -31,7 +30,7 @@ async function rssOfRun(env: Record<string, string>): Promise<number> {
   const cfg = join(dir, 'c.yaml');
   // The default config's exporters, on a free port.
   writeFileSync(cfg, 'server: { host: 127.0.0.1, port: 0 }\nexporters:\n  backup:\n    - name: d\n      files: { sets: [{ name: s, glob: "/var/backups/*" }] }\n');
-  const child = spawn(process.execPath, [CLI, 'run', '--config', cfg], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, homestationArgs('run', '--config', cfg), { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (c: Buffer) => {
       if (c.toString().includes('HomeStation listening')) resolve();

@@ -24,8 +24,8 @@ import { connectAsync } from 'mqtt';
 import { startFakeHa } from '../test/fakes/home-assistant.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/podman.js';
+import { homestationArgs } from './launch.js';
 
-const CLI = fileURLToPath(new URL('../collector/cli.js', import.meta.url));
 const SMI = fileURLToPath(new URL('../../test/fakes/nvidia-smi.mjs', import.meta.url));
 const SOAK = process.env.SOAK === '1';
 const DURATION_S = Number(process.env.DURATION ?? (SOAK ? 3600 : 600));
@@ -126,7 +126,7 @@ exporters:
       const port = await freePort();
       writeFileSync(join(dir, 'hs.yaml'), config(port));
       const env = { ...process.env, ...(tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` } : { OTEL_SDK_DISABLED: 'true' }) };
-      const child = spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'hs.yaml')], { stdio: ['ignore', 'ignore', 'pipe'], env });
+      const child = spawn(process.execPath, homestationArgs('run', '--config', join(dir, 'hs.yaml')), { stdio: ['ignore', 'ignore', 'pipe'], env });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr = `${stderr}${c.toString()}`.slice(-4000)));
       const pid = child.pid as number;

@@ -10,15 +10,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/podman.js';
+import { homestationArgs } from './launch.js';
 
 const N = Number(process.env.N ?? 50_000);
 const RATE = Number(process.env.RATE ?? 5_000);
 const DEVICES = 200;
-const CLI = fileURLToPath(new URL('../collector/cli.js', import.meta.url));
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const TICKS = 100; // USER_HZ on Linux
 
@@ -66,7 +65,7 @@ async function main(): Promise<void> {
       ['battery', 'humidity', 'linkquality', 'temperature'].map((f) => `  - prom_name: ${f}\n    mqtt_name: ${f}\n    help: ${f}\n    type: gauge\n`).join(''),
   );
   const procs: ChildProcess[] = [
-    spawn(process.execPath, [CLI, 'run', '--config', join(dir, 'hs.yaml')], { stdio: 'ignore' }),
+    spawn(process.execPath, homestationArgs('run', '--config', join(dir, 'hs.yaml')), { stdio: 'ignore' }),
     spawn('prometheus-mqtt-exporter', ['-config', join(dir, 'ref.yaml'), '-listen-address', '127.0.0.1', '-listen-port', String(refPort), '-log-level', 'error'], { stdio: 'ignore' }),
   ];
   try {

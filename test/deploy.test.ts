@@ -9,7 +9,7 @@ import { checkTiming, groupWaitFor } from '../collector/check-timing.js';
 import { parse } from 'yaml';
 import { matchPolicy } from '../remediator/policy.js';
 import type { PolicyConfig } from '../remediator/schema.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, shippedNodeFlags } from './helpers/cli.js';
 import { requireTools } from './helpers/tools.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -101,6 +101,19 @@ describe('deploy configs', () => {
     writeFileSync(join(dir, 'am.yml'), 'route: { receiver: r, group_wait: 5s }\n');
     const [odd] = checkTiming(join(dir, 'p.yml'), join(dir, 'am.yml'), 30);
     expect(odd!.parts).toEqual({ scrape_interval: 10, scrape_timeout: 5, first_evaluation: 15, for: 30, group_wait: 5 });
+  });
+
+  it('HomeStation starts with the same V8 flags wherever it is started: the CLI, the image, npm start', () => {
+    const flags = shippedNodeFlags();
+    expect(flags.length).toBeGreaterThan(0);
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
+    expect(JSON.parse(entrypoint ?? '[]')).toEqual(['node', ...flags, 'dist/collector/cli.js']);
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
+    expect(start).toContain(`node ${flags.join(' ')} dist/collector/cli.js run`);
+    // And the #! line runs as a user's shell runs it (env -S splits the flags).
+    const res = spawnSync(join(root, 'dist/collector/cli.js'), ['--version'], { encoding: 'utf8' });
+    expect(res.stderr).toBe('');
+    expect(res.status).toBe(0);
   });
 
   it('homestation check-timing prints the budget and fails when it does not fit', () => {

@@ -6,6 +6,7 @@
  */
 import picomatch from 'picomatch';
 import type { Sample } from '../../collector/contract.js';
+import { KeptSamples } from '../../collector/kept-samples.js';
 import { M } from './metrics.js';
 
 export interface HaState {
@@ -106,6 +107,8 @@ export class HaModel {
    * so the exposition reuses their lines) until HA sends a new state or a registry changes.
    */
   private readonly made = new Map<string, { state: HaState; generation: number; samples: Sample[] }>();
+  /** The per-device health series' sample objects, kept from scrape to scrape. */
+  private readonly deviceSeries = new KeptSamples();
   /** Series refused at the last scrape: only what is over budget now, so it cannot grow without bound. */
   private refused = new Set<string>();
   private readonly keep: (entityId: string) => boolean;
@@ -238,16 +241,27 @@ export class HaModel {
         deviceBatteryLow.set(device, (deviceBatteryLow.get(device) ?? false) || s.state === 'on');
       }
     }
-    for (const [device, available] of deviceAvailable) out.push({ metric: M.deviceAvailable, labels: { device_id: device }, value: available ? 1 : 0 });
-    for (const [device, ratio] of deviceBattery) out.push({ metric: M.battery, labels: { device_id: device }, value: ratio });
-    for (const [device, low] of deviceBatteryLow) out.push({ metric: M.batteryLow, labels: { device_id: device }, value: low ? 1 : 0 });
+    // Per-device series are derived at every scrape, but their sample objects are kept
+    // (1,082 devices: 2,200 series that were checked, escaped and rendered anew each time).
+    const kept = this.deviceSeries;
+    kept.begin();
+    const byDevice = (metric: string, device: string, value: number) =>
+      kept.sample(`${metric}\u0000${device}`, metric, value, undefined, () => ({ device_id: device }));
+    for (const [device, available] of deviceAvailable) out.push(byDevice(M.deviceAvailable, device, available ? 1 : 0));
+    for (const [device, ratio] of deviceBattery) out.push(byDevice(M.battery, device, ratio));
+    for (const [device, low] of deviceBatteryLow) out.push(byDevice(M.batteryLow, device, low ? 1 : 0));
     for (const d of this.devices.values()) {
-      out.push({
-        metric: M.deviceInfo,
-        labels: { device_id: d.id, name: d.name_by_user ?? d.name ?? '', manufacturer: d.manufacturer ?? '', model: d.model ?? '', area_id: d.area_id ?? '' },
-        value: 1,
-      });
+      out.push(
+        kept.sample(`${M.deviceInfo}\u0000${d.id}`, M.deviceInfo, 1, d, () => ({
+          device_id: d.id,
+          name: d.name_by_user ?? d.name ?? '',
+          manufacturer: d.manufacturer ?? '',
+          model: d.model ?? '',
+          area_id: d.area_id ?? '',
+        })),
+      );
     }
+    kept.sweep();
     for (const [key, n] of counts) {
       const [domain, availability] = key.split('\u0000') as [string, string];
       out.push({ metric: M.entities, labels: { domain, availability }, value: n });

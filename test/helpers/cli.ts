@@ -1,6 +1,6 @@
 /** Runs the built CLI (dist/) as a user would. */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI: from test/helpers/, or from dist/test/helpers/ itself (the benches). */
@@ -10,9 +10,22 @@ export function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
 }
 
+/**
+ * The node flags of the CLI's `#!/usr/bin/env -S node FLAGS` line: the V8 settings a
+ * user's `homestation` runs with (the image and `npm start` repeat them; a test checks
+ * that they agree). The tests and benches start the CLI with them too.
+ */
+export function shippedNodeFlags(): string[] {
+  assertBuilt();
+  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env (?:-S )?node(.*)$/.exec(first);
+  if (!m) throw new Error(`${CLI}: unexpected first line ${JSON.stringify(first)}`);
+  return (m[1] as string).split(' ').filter(Boolean);
+}
+
 export function runCli(args: string[], env: Record<string, string> = {}) {
   assertBuilt();
-  const res = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const res = spawnSync(process.execPath, [...shippedNodeFlags(), CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -32,7 +45,7 @@ export function startDaemon(
 ): Promise<Daemon> {
   assertBuilt();
   const ready = options.ready ?? /^HomeStation listening/;
-  const child = spawn(process.execPath, [CLI, options.command ?? 'run', ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  const child = spawn(process.execPath, [...shippedNodeFlags(), CLI, options.command ?? 'run', ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
   return new Promise((resolve, reject) => {
