@@ -62,6 +62,12 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   throw new Error(`${what} not reached in ${timeoutMs / 1000} s`);
 }
 
+/** V8's heap and external memory as HomeStation's own process metrics give them, in MB. */
+function heapOf(text: string): string {
+  const v = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 1048576;
+  return `V8 heap used ${v('nodejs_heap_size_used_bytes').toFixed(0)} of ${v('nodejs_heap_size_total_bytes').toFixed(0)} MB, external ${v('nodejs_external_memory_bytes').toFixed(0)} MB`;
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)] as number;
 
 async function size(devices: number): Promise<void> {
@@ -126,6 +132,8 @@ async function size(devices: number): Promise<void> {
     }
     await sleep(1000);
     out(`${devices} devices x 4 fields = ${devices * 4} series; ${SCRAPES} scrapes each, one after another`);
+    const hs = procs[0]!;
+    out(`  homestation before the scrapes: RSS ${rss(hs.child.pid!, 'VmRSS').toFixed(0)} MB, peak ${rss(hs.child.pid!, 'VmHWM').toFixed(0)} MB; ${heapOf((await get(hs.url, false)).text)}`);
     const p99 = new Map<string, number>();
     for (const gzip of [false, true]) {
       for (const p of procs) {
@@ -200,7 +208,8 @@ async function homeAssistant(entities: number, devices: number): Promise<void> {
     );
     const startPeak = rss(child.pid!, 'VmHWM');
     await sleep(1000);
-    out(`Home Assistant: ${entities} entities over ${devices} devices, ${SCRAPES} scrapes each way, 20 state changes/s (peak RSS before the scrapes ${startPeak.toFixed(0)} MB)`);
+    out(`Home Assistant: ${entities} entities over ${devices} devices, ${SCRAPES} scrapes each way, 20 state changes/s`);
+    out(`  before the scrapes: RSS ${rss(child.pid!, 'VmRSS').toFixed(0)} MB, peak ${startPeak.toFixed(0)} MB; ${heapOf((await get(url, false)).text)}`);
     for (const gzip of [false, true]) {
       const times: number[] = [];
       let bytes = 0;

@@ -44,4 +44,21 @@ describe('SampleText', () => {
       'x_temperature_celsius{exporter_instance="home",device="a"} NaN',
     ]);
   });
+
+  it('keeps the first of two fresh samples of one series, and the same labels under two instances', () => {
+    const st = new SampleText(new Map([['x', specs]]), silentLogger());
+    const t = (device: string, value: number): Sample => ({ metric: 'x_temperature_celsius', labels: { device }, value });
+    const lines = st
+      .render([
+        { exporter: 'x', instance: 'home', samples: [t('a', 1), t('b', 2), t('a', 3)] },
+        { exporter: 'x', instance: 'cabin', samples: [t('a', 4)] },
+      ])
+      .split('\n')
+      .filter((l) => l.startsWith('x_temperature'));
+    expect(lines).toEqual([
+      'x_temperature_celsius{exporter_instance="home",device="a"} 1',
+      'x_temperature_celsius{exporter_instance="home",device="b"} 2',
+      'x_temperature_celsius{exporter_instance="cabin",device="a"} 4',
+    ]);
+  });
 });

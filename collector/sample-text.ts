@@ -129,8 +129,8 @@ export class SampleText {
     let first = true;
     for (const [exporter, specs] of this.families) {
       const bySpec = new Map<string, Rendered[]>();
-      /** Metrics with a series rendered afresh this scrape: only those can hold a duplicate. */
-      const fresh = new Set<string>();
+      /** Per metric, its series rendered afresh this scrape: only those can be a duplicate. */
+      const fresh = new Map<string, Rendered[]>();
       const index = new Map(specs.map((s) => [s.name, s]));
       for (const src of sources) {
         if (src.exporter !== exporter) continue;
@@ -154,7 +154,9 @@ export class SampleText {
             const labelText = this.textOf(labels);
             r = { metric: s.metric, instance: src.instance, labelText, value: s.value, line: flat(`${s.metric}${head}${labelText} ${formatValue(s.value)}`) };
             if (Object.isExtensible(s)) (s as Keeps)[RENDERED] = r;
-            fresh.add(s.metric);
+            const f = fresh.get(s.metric);
+            if (f) f.push(r);
+            else fresh.set(s.metric, [r]);
           }
           let list = bySpec.get(s.metric);
           if (!list) bySpec.set(s.metric, (list = []));
@@ -168,7 +170,8 @@ export class SampleText {
         out.line(`# TYPE ${spec.name} ${spec.type}`);
         const list = bySpec.get(spec.name);
         if (list) {
-          const kept = fresh.has(spec.name) ? this.unique(exporter, spec.name, list) : list;
+          const f = fresh.get(spec.name);
+          const kept = f ? this.unique(exporter, spec.name, list, f) : list;
           for (const r of kept) out.line(r.line);
         }
       }
@@ -176,22 +179,38 @@ export class SampleText {
   }
 
   /**
-   * A family's series with one given twice kept once (the first), and said. A series
-   * whose sample object was rendered before was unique then; a family is checked when
-   * it has a series rendered afresh.
+   * A family's series with one given twice kept once (the first), and said. Only a
+   * series rendered afresh can be a second one (the others were unique when first
+   * rendered): the family is scanned for the fresh ones' labels alone, with no set of
+   * every series built per scrape (that was most of a scrape's garbage while Home
+   * Assistant's states changed under it).
    */
-  private unique(exporter: string, metric: string, list: Rendered[]): Rendered[] {
-    const seen = new Map<string, Set<string>>();
+  private unique(exporter: string, metric: string, list: Rendered[], fresh: readonly Rendered[]): Rendered[] {
+    const seen = new Map<string, Map<string, number>>();
+    for (const r of fresh) {
+      let m = seen.get(r.instance);
+      if (!m) seen.set(r.instance, (m = new Map()));
+      m.set(r.labelText, 0);
+    }
     let dup = false;
-    const kept = list.filter((r) => {
-      let series = seen.get(r.instance);
-      if (!series) seen.set(r.instance, (series = new Set()));
-      if (series.has(r.labelText)) return !(dup = true);
-      series.add(r.labelText);
+    for (const r of list) {
+      const m = seen.get(r.instance);
+      const n = m?.get(r.labelText);
+      if (n === undefined) continue;
+      (m as Map<string, number>).set(r.labelText, n + 1);
+      if (n > 0) dup = true;
+    }
+    if (!dup) return list;
+    this.warnOnce(`dup:${exporter}/${metric}`, { exporter, metric }, 'an exporter gave a series twice; the first is kept');
+    const firsts = new Map<string, Set<string>>();
+    return list.filter((r) => {
+      if (!seen.get(r.instance)?.has(r.labelText)) return true;
+      let f = firsts.get(r.instance);
+      if (!f) firsts.set(r.instance, (f = new Set()));
+      if (f.has(r.labelText)) return false;
+      f.add(r.labelText);
       return true;
     });
-    if (dup) this.warnOnce(`dup:${exporter}/${metric}`, { exporter, metric }, 'an exporter gave a series twice; the first is kept');
-    return kept;
   }
 
   private check(spec: MetricSpec, labels: Readonly<Record<string, string>>): boolean {
