@@ -9,10 +9,13 @@
  * /metrics scraped every 15 s as Prometheus would; VmRSS sampled every second.
  *
  * Two runs of DURATION seconds (default 600): without tracing, then with tracing on
- * (OTLP/HTTP to a local receiver that accepts everything). Figures: peak RSS
+ * (OTLP/HTTP to a local receiver that accepts everything); TRACING=off or on runs one. Figures: peak RSS
  * (VmHWM), steady RSS (the median of the last minute), against the 100 MB target.
  * SOAK=1: one run of DURATION (default 3600 s) without tracing, reporting the RSS
  * slope over its second half (least squares, MB per hour): it must not grow.
+ *
+ * First, the embedded default config idle for a minute (no --config: the filesystem
+ * and backup-file exporters of any Debian host), against its 64 MB target.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +49,23 @@ function slopePerHour(samples: { t: number; mb: number }[]): number {
   return den ? (num / den) * 3_600_000 : 0;
 }
 
+/** `homestation run` on its embedded default config, idle: RSS at 5 s and 60 s, and the peak. */
+async function idleDefault(): Promise<void> {
+  const port = await freePort();
+  const child = spawn(process.execPath, homestationArgs('run'), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOMESTATION_PORT: String(port), HOMESTATION_HOST: '127.0.0.1' } });
+  const pid = child.pid as number;
+  try {
+    await sleep(5000);
+    const at5 = status(pid, 'VmRSS');
+    await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { 'accept-encoding': 'gzip' } });
+    await sleep(55_000);
+    out(`idle, embedded default config: RSS ${at5.toFixed(0)} MB at 5 s, ${status(pid, 'VmRSS').toFixed(0)} MB at 60 s (target 64 MB), peak ${status(pid, 'VmHWM').toFixed(0)} MB`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  }
+}
+
 async function main(): Promise<void> {
   for (const tool of ['mosquitto', 'restic']) {
     try {
@@ -56,6 +76,7 @@ async function main(): Promise<void> {
       return;
     }
   }
+  if (!SOAK) await idleDefault();
   const dir = mkdtempSync(join(tmpdir(), 'hs-bench-mem-'));
   const broker = await startMosquitto();
   const ha = await startFakeHa({ token: TOKEN });
@@ -122,7 +143,9 @@ exporters:
 `;
   const rows: string[] = [];
   try {
-    for (const tracing of SOAK ? [false] : [false, true]) {
+    // TRACING=off or on: one of the two runs (comparisons of flags, say).
+    const runs = SOAK || process.env.TRACING === 'off' ? [false] : process.env.TRACING === 'on' ? [true] : [false, true];
+    for (const tracing of runs) {
       const port = await freePort();
       writeFileSync(join(dir, 'hs.yaml'), config(port));
       const env = { ...process.env, ...(tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` } : { OTEL_SDK_DISABLED: 'true' }) };
@@ -158,6 +181,8 @@ exporters:
       const half = samples.slice(Math.floor(samples.length / 2));
       const slope = slopePerHour(half);
       out(`  exporters up: ${ups.join(' ')}; ${scrapes} scrapes, last body ${(lastBody / 1024).toFixed(0)} KiB (asked gzip; read decompressed)`);
+      const mb = (name: string) => (Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metricsText)?.[1]) / 1048576).toFixed(0);
+      out(`  at the end: V8 heap used ${mb('nodejs_heap_size_used_bytes')} of ${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`);
       rows.push(
         `| ${tracing ? 'with tracing' : 'without tracing'} | ${DURATION_S} s | ${peak.toFixed(0)} MB (${(peak / TARGET_MB).toFixed(2)}x) | ${steady.toFixed(0)} MB (${(steady / TARGET_MB).toFixed(2)}x) | ${slope >= 0 ? '+' : ''}${slope.toFixed(1)} MB/h |`,
       );

@@ -31,7 +31,11 @@ export function instanceSchema(kind: ExporterKind): TObject {
   );
 }
 
-export function rootSchema(kinds: readonly ExporterKind[]): TObject {
+/**
+ * The root config schema. `remediator: false` leaves the remediator's section out: a
+ * config without one is validated without compiling it (see load.ts).
+ */
+export function rootSchema(kinds: readonly ExporterKind[], options: { remediator?: boolean } = {}): TObject {
   const exporters: Record<string, ReturnType<typeof Type.Optional>> = {};
   for (const kind of kinds) {
     exporters[kind.name] = Type.Optional(
@@ -72,7 +76,7 @@ export function rootSchema(kinds: readonly ExporterKind[]): TObject {
           description: 'Exporter instances by kind. A kind that is not listed is not loaded.',
         }),
       ),
-      remediator: Type.Optional(remediatorSchema),
+      ...(options.remediator === false ? {} : { remediator: Type.Optional(remediatorSchema) }),
       shutdown_timeout: Type.Optional(
         Duration({ default: '10s', description: 'Longest a graceful shutdown may take before the process exits anyway.' }),
       ),

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { exposeSamples } from '../../test/helpers/exposition.js';
 import { homeassistant } from './index.js';
 import { M } from './metrics.js';
-import { HaModel, type HaState } from './model.js';
+import { HaModel, slim, type HaState } from './model.js';
 
 const dump = Object.values(JSON.parse(readFileSync(new URL('./fixtures/ha-states-excerpt-hass-dash.json', import.meta.url), 'utf8')) as Record<string, HaState>);
 const noFilters = { includeDomains: [], excludeDomains: [], includeEntities: [], excludeEntities: [], includeIntegrations: [], excludeIntegrations: [] };
@@ -118,5 +118,28 @@ describe('Home Assistant model: series kept between scrapes', () => {
     // An entity removed goes at once; one added comes in order.
     m.stateChanged(other, null);
     expect(of(m.snapshot(true, 0), other)).toEqual([]);
+  });
+});
+
+describe('the states the model keeps', () => {
+  it('hold what the series read and none of the rest of HA state object', () => {
+    const forecast = Array.from({ length: 48 }, (_, i) => ({ datetime: `2026-11-26T${String(i % 24).padStart(2, '0')}:00:00Z`, temperature: 4 + i / 10, condition: 'cloudy' }));
+    const kept = slim({
+      entity_id: 'sensor.outside',
+      state: '4.5',
+      attributes: { unit_of_measurement: '°C', device_class: 'temperature', friendly_name: 'Outside', forecast, entity_picture: '/api/x.png' },
+      last_changed: '2026-11-26T08:00:00Z',
+      last_reported: '2026-11-26T08:05:00Z',
+      last_updated: '2026-11-26T08:05:00Z',
+    });
+    expect(kept).toEqual({
+      entity_id: 'sensor.outside',
+      state: '4.5',
+      attributes: { unit_of_measurement: '°C', device_class: 'temperature' },
+      last_changed: '2026-11-26T08:00:00Z',
+      last_reported: '2026-11-26T08:05:00Z',
+    });
+    expect(slim({ entity_id: 'automation.a', state: 'on', attributes: { last_triggered: '2026-11-26T07:00:00Z', id: '1' } }).attributes).toEqual({ last_triggered: '2026-11-26T07:00:00Z' });
+    expect(slim({ entity_id: 'switch.s', state: 'on', attributes: { friendly_name: 'S' } }).attributes).toBeNull();
   });
 });

@@ -82,6 +82,24 @@ const seconds = (iso: string | undefined) => {
 const domainOf = (entityId: string) => entityId.split('.')[0] ?? '';
 const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
+/** The attributes the series are made of; the rest of a state's (forecasts, option lists, pictures) is not kept. */
+const USED_ATTRIBUTES = ['device_class', 'unit_of_measurement', 'last_triggered'] as const;
+
+/**
+ * A state as the model keeps it: what its series read, not HA's whole object (a
+ * weather entity's forecast, a media player's queue or a select's option list stay
+ * in memory otherwise, for as long as the entity does not change).
+ */
+export function slim(s: HaState): HaState {
+  let attributes: Record<string, unknown> | null = null;
+  if (s.attributes) {
+    for (const k of USED_ATTRIBUTES) {
+      if (s.attributes[k] !== undefined) (attributes ??= {})[k] = s.attributes[k];
+    }
+  }
+  return { entity_id: s.entity_id, state: s.state, attributes, last_changed: s.last_changed, last_reported: s.last_reported };
+}
+
 export class HaModel {
   states = new Map<string, HaState>();
   entities = new Map<string, EntityEntry>();
@@ -142,7 +160,7 @@ export class HaModel {
 
   /** A full resync: replaces every state. */
   setStates(list: readonly HaState[]): void {
-    this.states = new Map(list.filter((s) => typeof s?.entity_id === 'string').map((s) => [s.entity_id, s]));
+    this.states = new Map(list.filter((s) => typeof s?.entity_id === 'string').map((s) => [s.entity_id, slim(s)]));
     this.keysVersion += 1;
   }
 
@@ -152,7 +170,7 @@ export class HaModel {
       if (this.states.delete(entityId)) this.keysVersion += 1;
     } else {
       if (!this.states.has(entityId)) this.keysVersion += 1;
-      this.states.set(entityId, newState);
+      this.states.set(entityId, slim(newState));
     }
   }
 
