@@ -29,16 +29,6 @@ export function createHaInstance(ctx: InstanceContext, config: HaConfig & Instan
   let everReady = false;
   let synced = false;
 
-  const restVersion = async (): Promise<void> => {
-    try {
-      const res = await fetch(new URL('/api/config', config.url), { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
-      if (res.ok) model.version = ((await res.json()) as { version?: string }).version;
-      else ctx.log.warn({ status: res.status }, 'Home Assistant REST /api/config refused');
-    } catch (err) {
-      ctx.log.warn({ err: (err as Error).message }, 'Home Assistant REST /api/config failed');
-    }
-  };
-
   /** Everything from scratch, after every (re)connect. */
   const resync = async (): Promise<void> => {
     synced = false;
@@ -75,13 +65,16 @@ export function createHaInstance(ctx: InstanceContext, config: HaConfig & Instan
     });
     const states = await client.command({ type: 'get_states' });
     if (states.success && Array.isArray(states.result)) model.setStates(states.result as HaState[]);
-    await Promise.all([entities(), devices(), areas(), floors(), restVersion()]);
+    await Promise.all([entities(), devices(), areas(), floors()]);
     synced = true;
     ctx.reportSuccess();
     ctx.log.info({ entities: model.states.size }, 'Home Assistant synced');
   };
 
-  client.on('ready', () => {
+  // The version from HA's auth_ok, not REST /api/config: the first fetch() of a
+  // process loads undici and compiles its llhttp WebAssembly (13 MB of RSS, measured).
+  client.on('ready', (version?: string) => {
+    if (version) model.version = version;
     if (everReady) reconnects += 1;
     everReady = true;
     void resync();

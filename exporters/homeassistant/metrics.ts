@@ -33,7 +33,7 @@ const entity = ['entity_id', 'domain'] as const;
 
 export const haMetrics: readonly MetricSpec[] = [
   { name: M.connected, type: 'gauge', labels: [], help: '1 while the WebSocket API is connected and authenticated.' },
-  { name: M.info, type: 'gauge', labels: ['version'], help: 'Always 1; the Home Assistant version from /api/config.' },
+  { name: M.info, type: 'gauge', labels: ['version'], help: 'Always 1; the Home Assistant version, as HA gives it at login (auth_ok).' },
   { name: M.rtt, type: 'gauge', unit: 'seconds', labels: [], help: 'Round-trip time of the last WebSocket ping/pong.' },
   { name: M.lastEvent, type: 'gauge', unit: 'seconds', labels: [], help: 'When the last state_changed event arrived, as a Unix time (event-stream silence).' },
   { name: M.available, type: 'gauge', labels: entity, help: '0 if the entity is unavailable, else 1.' },
