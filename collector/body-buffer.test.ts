@@ -1,4 +1,5 @@
 /** The pooled /metrics body: bytes as written, never reused while a response still sends them. */
+import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
@@ -77,6 +78,40 @@ describe('a pooled body sent as /metrics', () => {
     const gz = await app.inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip' } });
     expect(gunzipSync(gz.rawPayload).toString('utf8')).toBe(text);
     await expect.poll(() => bodies.map((b) => b.released)).toEqual([1, 1]);
+    await app.close();
+  });
+
+  it('is released when the scraper hangs up before the body is read', async () => {
+    const app = Fastify();
+    const big = 'x'.repeat(16 * 1024 * 1024); // more than the socket buffers take at once
+    let body: (Body & { released: number }) | undefined;
+    app.get('/metrics', async (req, reply) => {
+      const b = new BodyBuffer();
+      b.write(big);
+      const pooled = {
+        bytes: b.bytes(),
+        released: 0,
+        release() {
+          pooled.released += 1;
+        },
+      };
+      body = pooled;
+      return sendExposition(req, reply, pooled, 'text/plain; version=0.0.4; charset=utf-8');
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    await new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        res.once('data', () => {
+          // One chunk read, then gone: the rest of the body is never taken.
+          expect(body?.released).toBe(0);
+          req.destroy();
+          resolve();
+        });
+      });
+      req.end();
+    });
+    await expect.poll(() => body?.released).toBe(1);
     await app.close();
   });
 });
