@@ -9,13 +9,13 @@
  * homeassistant exporter fed 1,000 state_changed events/s of 100 sensors. Both are
  * net of the same process idle over the same window.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeHa } from '../test/fakes/home-assistant.js';
 import { freePort } from '../test/helpers/podman.js';
-import { homestationArgs } from './launch.js';
+import { spawnHomestation } from './launch.js';
 
 const TOKEN = 'bench-admin-token';
 const RATE = 1000;
@@ -37,7 +37,7 @@ async function daemon(dir: string, exporters: string): Promise<{ child: ChildPro
   const port = await freePort();
   const cfg = join(dir, `c-${port}.yaml`);
   writeFileSync(cfg, `server: { host: 127.0.0.1, port: ${port} }\nlog: { level: warn }\nexporters:\n${exporters}`);
-  const child = spawn(process.execPath, homestationArgs('run', '--config', cfg), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnHomestation(['run', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.resume();
   for (let i = 0; i < 100; i++) {
     try {

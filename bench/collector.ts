@@ -8,7 +8,7 @@
  * 3. One restic collection through HomeStation against the reference of the bare
  *    `restic snapshots --json --no-lock` it runs (skipped when restic is missing).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { parseConfig } from '../collector/config/load.js';
 import { Host } from '../collector/host.js';
 import { silentLogger } from '../collector/logging.js';
 import { EXPORTERS } from '../collector/registry.js';
-import { homestationArgs } from './launch.js';
+import { spawnHomestation } from './launch.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -30,9 +30,9 @@ async function rssOfRun(env: Record<string, string>): Promise<number> {
   const cfg = join(dir, 'c.yaml');
   // The default config's exporters, on a free port.
   writeFileSync(cfg, 'server: { host: 127.0.0.1, port: 0 }\nexporters:\n  backup:\n    - name: d\n      files: { sets: [{ name: s, glob: "/var/backups/*" }] }\n');
-  const child = spawn(process.execPath, homestationArgs('run', '--config', cfg), { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnHomestation(['run', '--config', cfg], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr?.on('data', (c: Buffer) => {
       if (c.toString().includes('HomeStation listening')) resolve();
     });
     child.once('exit', () => reject(new Error('exited early')));

@@ -17,7 +17,7 @@
  * First, the embedded default config idle for a minute (no --config: the filesystem
  * and backup-file exporters of any Debian host), against its 64 MB target.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ import { connectAsync } from 'mqtt';
 import { startFakeHa } from '../test/fakes/home-assistant.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/podman.js';
-import { homestationArgs } from './launch.js';
+import { spawnHomestation } from './launch.js';
 
 const SMI = fileURLToPath(new URL('../../test/fakes/nvidia-smi.mjs', import.meta.url));
 const SOAK = process.env.SOAK === '1';
@@ -52,7 +52,7 @@ function slopePerHour(samples: { t: number; mb: number }[]): number {
 /** `homestation run` on its embedded default config, idle: RSS at 5 s and 60 s, and the peak. */
 async function idleDefault(): Promise<void> {
   const port = await freePort();
-  const child = spawn(process.execPath, homestationArgs('run'), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOMESTATION_PORT: String(port), HOMESTATION_HOST: '127.0.0.1' } });
+  const child = spawnHomestation(['run'], { stdio: ['ignore', 'ignore', 'pipe'], env: { HOMESTATION_PORT: String(port), HOMESTATION_HOST: '127.0.0.1' } });
   const pid = child.pid as number;
   try {
     await sleep(5000);
@@ -148,10 +148,10 @@ exporters:
     for (const tracing of runs) {
       const port = await freePort();
       writeFileSync(join(dir, 'hs.yaml'), config(port));
-      const env = { ...process.env, ...(tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` } : { OTEL_SDK_DISABLED: 'true' }) };
-      const child = spawn(process.execPath, homestationArgs('run', '--config', join(dir, 'hs.yaml')), { stdio: ['ignore', 'ignore', 'pipe'], env });
+      const env = { ...(tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` } : { OTEL_SDK_DISABLED: 'true' }) };
+      const child = spawnHomestation(['run', '--config', join(dir, 'hs.yaml')], { stdio: ['ignore', 'ignore', 'pipe'], env });
       let stderr = '';
-      child.stderr.on('data', (c: Buffer) => (stderr = `${stderr}${c.toString()}`.slice(-4000)));
+      child.stderr?.on('data', (c: Buffer) => (stderr = `${stderr}${c.toString()}`.slice(-4000)));
       const pid = child.pid as number;
       const samples: { t: number; mb: number }[] = [];
       const t0 = Date.now();

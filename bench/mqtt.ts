@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/podman.js';
-import { homestationArgs } from './launch.js';
+import { spawnHomestation } from './launch.js';
 
 const N = Number(process.env.N ?? 50_000);
 const RATE = Number(process.env.RATE ?? 5_000);
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       ['battery', 'humidity', 'linkquality', 'temperature'].map((f) => `  - prom_name: ${f}\n    mqtt_name: ${f}\n    help: ${f}\n    type: gauge\n`).join(''),
   );
   const procs: ChildProcess[] = [
-    spawn(process.execPath, homestationArgs('run', '--config', join(dir, 'hs.yaml')), { stdio: 'ignore' }),
+    spawnHomestation(['run', '--config', join(dir, 'hs.yaml')], { stdio: 'ignore' }),
     spawn('prometheus-mqtt-exporter', ['-config', join(dir, 'ref.yaml'), '-listen-address', '127.0.0.1', '-listen-port', String(refPort), '-log-level', 'error'], { stdio: 'ignore' }),
   ];
   try {

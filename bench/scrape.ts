@@ -18,7 +18,7 @@ import { connectAsync } from 'mqtt';
 import { startFakeHa } from '../test/fakes/home-assistant.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/podman.js';
-import { homestationArgs } from './launch.js';
+import { spawnHomestation } from './launch.js';
 
 /** DEVICES=0 with HA=N: Home Assistant alone. */
 const SIZES = process.env.DEVICES !== undefined ? [Number(process.env.DEVICES)].filter((d) => d > 0) : [500, 5_000, 50_000];
@@ -92,7 +92,7 @@ async function size(devices: number): Promise<void> {
       name: 'homestation',
       url: `http://127.0.0.1:${hsPort}/metrics`,
       // HS_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (or --heap-prof) profiles HomeStation's side.
-      child: spawn(process.execPath, homestationArgs('run', '--config', join(dir, 'hs.yaml')), { stdio: 'ignore' }),
+      child: spawnHomestation(['run', '--config', join(dir, 'hs.yaml')], { stdio: 'ignore' }),
       series: /^homestation_mqtt_device_(battery_ratio|humidity_ratio|link_quality|temperature_celsius)\{/gm,
       handled: /^homestation_mqtt_messages_total\{[^}]*result="processed"\} .*$/gm,
     },
@@ -191,7 +191,7 @@ async function homeAssistant(entities: number, devices: number): Promise<void> {
     join(dir, 'hs.yaml'),
     `server: { host: 127.0.0.1, port: ${port} }\nlog: { level: warn }\nexporters:\n  homeassistant:\n    - { name: home, url: ${ha.url}, token_file: ${join(dir, 'token')}, max_series: ${entities * 10} }\n`,
   );
-  const child = spawn(process.execPath, homestationArgs('run', '--config', join(dir, 'hs.yaml')), { stdio: 'ignore' });
+  const child = spawnHomestation(['run', '--config', join(dir, 'hs.yaml')], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}/metrics`;
   let tick = 0;
   const changes = setInterval(() => {

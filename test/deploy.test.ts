@@ -1,6 +1,6 @@
 /** deploy/: Prometheus and Alertmanager accept their configs, and the timing budget holds. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { checkTiming, groupWaitFor } from '../collector/check-timing.js';
 import { parse } from 'yaml';
 import { matchPolicy } from '../remediator/policy.js';
 import type { PolicyConfig } from '../remediator/schema.js';
-import { runCli, shippedNodeFlags } from './helpers/cli.js';
+import { runCli, shippedLaunch } from './helpers/cli.js';
 import { requireTools } from './helpers/tools.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -103,17 +103,29 @@ describe('deploy configs', () => {
     expect(odd!.parts).toEqual({ scrape_interval: 10, scrape_timeout: 5, first_evaluation: 15, for: 30, group_wait: 5 });
   });
 
-  it('HomeStation starts with the same V8 flags wherever it is started: the CLI, the image, npm start', () => {
-    const flags = shippedNodeFlags();
+  it('HomeStation starts with the same malloc setting and V8 flags wherever it is started: the CLI, the image, npm start', () => {
+    const { env, flags } = shippedLaunch();
     expect(flags.length).toBeGreaterThan(0);
-    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
+    expect(Object.keys(env)).toEqual(['GLIBC_TUNABLES']);
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
     expect(JSON.parse(entrypoint ?? '[]')).toEqual(['node', ...flags, 'dist/collector/cli.js']);
+    expect(dockerfile).toMatch(new RegExp(`^ENV GLIBC_TUNABLES=${env.GLIBC_TUNABLES}$`, 'm'));
     const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
-    expect(start).toContain(`node ${flags.join(' ')} dist/collector/cli.js run`);
-    // And the #! line runs as a user's shell runs it (env -S splits the flags).
-    const res = spawnSync(join(root, 'dist/collector/cli.js'), ['--version'], { encoding: 'utf8' });
+    expect(start).toContain(`GLIBC_TUNABLES=${env.GLIBC_TUNABLES} node ${flags.join(' ')} dist/collector/cli.js run`);
+    // And the #! line runs as a user's shell runs it (env -S splits the flags), within
+    // the 127 bytes that kernels before 5.1 read of it.
+    const cli = join(root, 'dist/collector/cli.js');
+    expect(readFileSync(cli, 'utf8').indexOf('\n')).toBeLessThanOrEqual(127);
+    const res = spawnSync(cli, ['--version'], { encoding: 'utf8' });
     expect(res.stderr).toBe('');
     expect(res.status).toBe(0);
+    // glibc takes the tunable as written (its loader lists what it parsed).
+    const loader = '/lib64/ld-linux-x86-64.so.2';
+    if (existsSync(loader)) {
+      const tunables = spawnSync(loader, ['--list-tunables'], { encoding: 'utf8', env: { ...process.env, ...env } }).stdout;
+      expect(tunables).toMatch(/^glibc\.malloc\.mmap_threshold: 0x8000 /m);
+    }
   });
 
   it('homestation check-timing prints the budget and fails when it does not fit', () => {

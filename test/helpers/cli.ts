@@ -11,21 +11,30 @@ export function assertBuilt(): void {
 }
 
 /**
- * The node flags of the CLI's `#!/usr/bin/env -S node FLAGS` line: the V8 settings a
- * user's `homestation` runs with (the image and `npm start` repeat them; a test checks
- * that they agree). The tests and benches start the CLI with them too.
+ * The CLI's `#!/usr/bin/env -S [NAME=VALUE ...] node FLAGS` line: the environment
+ * (glibc's malloc tunables) and V8 flags a user's `homestation` runs with (the image
+ * and `npm start` repeat them; a test checks that they agree). The tests and benches
+ * start the CLI with them too.
  */
-export function shippedNodeFlags(): string[] {
+export function shippedLaunch(): { env: Record<string, string>; flags: string[] } {
   assertBuilt();
   const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!\/usr\/bin\/env (?:-S )?node(.*)$/.exec(first);
+  const m = /^#!\/usr\/bin\/env (?:-S )?((?:[A-Z_]+=\S* )*)node(.*)$/.exec(first);
   if (!m) throw new Error(`${CLI}: unexpected first line ${JSON.stringify(first)}`);
-  return (m[1] as string).split(' ').filter(Boolean);
+  const env = Object.fromEntries((m[1] as string).split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return { env, flags: (m[2] as string).split(' ').filter(Boolean) };
+}
+
+export const shippedNodeFlags = (): string[] => shippedLaunch().flags;
+
+/** The environment a user's `homestation` would run in, given the caller's and `extra`. */
+export function shippedEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...shippedLaunch().env, ...extra };
 }
 
 export function runCli(args: string[], env: Record<string, string> = {}) {
   assertBuilt();
-  const res = spawnSync(process.execPath, [...shippedNodeFlags(), CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const res = spawnSync(process.execPath, [...shippedNodeFlags(), CLI, ...args], { encoding: 'utf8', env: shippedEnv(env), timeout: 60_000 });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -45,7 +54,7 @@ export function startDaemon(
 ): Promise<Daemon> {
   assertBuilt();
   const ready = options.ready ?? /^HomeStation listening/;
-  const child = spawn(process.execPath, [...shippedNodeFlags(), CLI, options.command ?? 'run', ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  const child = spawn(process.execPath, [...shippedNodeFlags(), CLI, options.command ?? 'run', ...args], { env: shippedEnv(env), stdio: 'pipe' });
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
   return new Promise((resolve, reject) => {
