@@ -5,6 +5,7 @@ import { ExporterError, type InstanceBase, type InstanceContext, type StreamInst
 import { handleMessage } from './handler.js';
 import type { MqttConfig } from './schema.js';
 import { MqttState } from './state.js';
+import { directTransport } from './transport.js';
 
 /** CONNACK codes of a refused login: 3.1.1 (4, 5) and 5.0 (134, 135). */
 const AUTH_CODES = new Set([4, 5, 134, 135]);
@@ -13,7 +14,7 @@ const BACKOFF_MIN_MS = 250;
 
 export async function createMqttInstance(ctx: InstanceContext, config: MqttConfig & InstanceBase): Promise<StreamInstance> {
   // Loaded only when an MQTT instance is configured.
-  const { connect } = await import('mqtt');
+  const { connect, MqttClient } = await import('mqtt');
   const state = new MqttState(config.ttl, config.max_series, ctx.log);
   let client: MqttClient | undefined;
   let lastError: ExporterError | undefined = new ExporterError('unreachable', `not connected to ${config.url} yet`);
@@ -32,7 +33,12 @@ export async function createMqttInstance(ctx: InstanceContext, config: MqttConfi
     mode: 'stream',
     async start() {
       const password = config.password_file ? readFileSync(config.password_file, 'utf8').replace(/\r?\n$/, '') : config.password;
-      client = connect(config.url, {
+      const tls = {
+        ...(config.ca_file ? { ca: readFileSync(config.ca_file) } : {}),
+        ...(config.cert_file ? { cert: readFileSync(config.cert_file) } : {}),
+        ...(config.key_file ? { key: readFileSync(config.key_file) } : {}),
+      };
+      const options = {
         clientId: config.client_id ?? `homestation-${ctx.instance}-${process.pid}`,
         username: config.username,
         password,
@@ -45,10 +51,13 @@ export async function createMqttInstance(ctx: InstanceContext, config: MqttConfi
         // mqtt-packet otherwise builds 65,536 two-byte Buffers on the first write (about
         // 7 MB of heap, for a client that writes only subscribes, acks and pings).
         writeCache: false,
-        ...(config.ca_file ? { ca: readFileSync(config.ca_file) } : {}),
-        ...(config.cert_file ? { cert: readFileSync(config.cert_file) } : {}),
-        ...(config.key_file ? { key: readFileSync(config.key_file) } : {}),
-      });
+        ...tls,
+      };
+      // TCP and TLS without the transports connect() loads (transport.ts says why).
+      const direct = directTransport(config.url, tls);
+      client = direct
+        ? new MqttClient(direct.stream, { ...options, ...(direct.username ? { username: direct.username } : {}), ...(direct.password ? { password: direct.password } : {}) })
+        : connect(config.url, options);
       client.on('connect', () => {
         if (everConnected) state.reconnects += 1;
         everConnected = true;
