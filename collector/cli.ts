@@ -15,7 +15,8 @@
  * block of 32 KB or more back to the kernel instead of raising its mmap threshold
  * and keeping the block in an arena. V8's compiler and parser zones come in 32 KB
  * segments: kept, they were 5-10 MB of RSS that no one used after start-up.
- * Measured: idle 74 -> 64 MB, 20,000 series peak 111-114 -> 99-100 MB.
+ * Measured side by side: idle at 60 s 68-74 -> 64 MB, 20,000 series peak 111-118 ->
+ * 99-110 MB, every exporter 102 -> 94 MB (docs/benchmarks.md).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
