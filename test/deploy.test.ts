@@ -128,6 +128,18 @@ describe('deploy configs', () => {
     }
   });
 
+  it("the CLI keeps node's CommonJS export lexer out of the optimizing compiler (commands.js alone does not)", () => {
+    // --trace-opt names each function V8 marks or compiles for TurboFan.
+    const traced = (entry: string) => {
+      const res = spawnSync(process.execPath, [...shippedLaunch().flags, '--trace-opt', join(root, 'dist/collector', entry), '--version'], { encoding: 'utf8', env: { ...process.env, ...shippedLaunch().env } });
+      expect(res.status).toBe(0);
+      return res.stdout.split('\n').filter((l) => /<JSFunction parseSource /.test(l));
+    };
+    // Without cli.ts's setting, loading the commands' modules makes the lexer hot.
+    expect(traced('commands.js').length).toBeGreaterThan(0);
+    expect(traced('cli.js')).toEqual([]);
+  });
+
   it('homestation check-timing prints the budget and fails when it does not fit', () => {
     const ok = runCli(['check-timing']);
     expect(ok.code).toBe(0);
