@@ -45,6 +45,23 @@ describe('SampleText', () => {
     ]);
   });
 
+  it('writes exactly each scrape\'s series when they grow, shrink, vanish and come back', () => {
+    const st = new SampleText(new Map([['x', specs]]), silentLogger());
+    const t = (device: string): Sample => ({ metric: 'x_temperature_celsius', labels: { device }, value: 1 });
+    const devices = (samples: Sample[]) =>
+      st
+        .render([{ exporter: 'x', instance: 'home', samples }])
+        .split('\n')
+        .filter((l) => l.startsWith('x_temperature'))
+        .map((l) => /device="(\w+)"/.exec(l)?.[1]);
+    const [a, b, c] = [t('a'), t('b'), t('c')];
+    expect(devices([a, b, c])).toEqual(['a', 'b', 'c']);
+    expect(devices([c])).toEqual(['c']);
+    expect(devices([])).toEqual([]);
+    expect(devices([b, a])).toEqual(['b', 'a']);
+    expect(devices([a, b, c, t('d')])).toEqual(['a', 'b', 'c', 'd']);
+  });
+
   it('keeps the first of two fresh samples of one series, and the same labels under two instances', () => {
     const st = new SampleText(new Map([['x', specs]]), silentLogger());
     const t = (device: string, value: number): Sample => ({ metric: 'x_temperature_celsius', labels: { device }, value });
