@@ -33,6 +33,18 @@ interface Kept {
   value: number;
 }
 
+/**
+ * The kept sample of `key`, its value set (made anew only when its labels changed).
+ * A function, not a closure per device: at 5,000 devices those were 5,000 closures of
+ * garbage per scrape.
+ */
+function keep(kept: Map<string, Kept>, key: string, metric: string, value: number, labels: Readonly<Record<string, string>>): Kept {
+  let k = kept.get(key);
+  if (k === undefined || k.labels !== labels) kept.set(key, (k = { metric, labels, value }));
+  else k.value = value;
+  return k;
+}
+
 interface Device {
   /** {device, source}: one object shared by the device's series. */
   readonly labels: Readonly<Record<string, string>>;
@@ -308,23 +320,17 @@ export class MqttState {
     for (const { state } of this.devices.values()) {
       const labels = state.labels;
       const kept = (state.kept ??= new Map());
-      const put = (key: string, metric: string, value: number, l: Readonly<Record<string, string>> = labels) => {
-        let k = kept.get(key);
-        if (k === undefined || k.labels !== l) kept.set(key, (k = { metric, labels: l, value }));
-        else k.value = value;
-        out.push(k);
-      };
       if (state.online !== undefined) {
-        put('o', M.online, state.online ? 1 : 0);
-        put('a', M.availabilityUnknown, state.availabilityUnknown ? 1 : 0);
+        out.push(keep(kept, 'o', M.online, state.online ? 1 : 0, labels));
+        out.push(keep(kept, 'a', M.availabilityUnknown, state.availabilityUnknown ? 1 : 0, labels));
       }
-      if (state.restarts !== undefined) put('r', M.restarts, state.restarts);
+      if (state.restarts !== undefined) out.push(keep(kept, 'r', M.restarts, state.restarts, labels));
       for (const [sensor, at] of state.sensors ?? []) {
         const key = `s:${sensor}`;
-        put(key, M.sensorLastSeen, at / 1000, kept.get(key)?.labels ?? { ...labels, sensor });
+        out.push(keep(kept, key, M.sensorLastSeen, at / 1000, kept.get(key)?.labels ?? { ...labels, sensor }));
       }
-      if (state.lastSeen !== undefined) put('l', M.lastSeen, state.lastSeen / 1000);
-      if (state.infoLabels) put('i', M.info, 1, state.infoLabels);
+      if (state.lastSeen !== undefined) out.push(keep(kept, 'l', M.lastSeen, state.lastSeen / 1000, labels));
+      if (state.infoLabels) out.push(keep(kept, 'i', M.info, 1, state.infoLabels));
       for (const [k, v] of state.values) {
         if (now - v.at > this.ttlMs) {
           state.values.delete(k);
