@@ -9,7 +9,7 @@ import { checkTiming, groupWaitFor } from '../collector/check-timing.js';
 import { parse } from 'yaml';
 import { matchPolicy } from '../remediator/policy.js';
 import type { PolicyConfig } from '../remediator/schema.js';
-import { runCli, shippedLaunch } from './helpers/cli.js';
+import { runCli, shippedEnv, shippedLaunch, shippedNodeFlags } from './helpers/cli.js';
 import { requireTools } from './helpers/tools.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -131,7 +131,7 @@ describe('deploy configs', () => {
   it("the CLI keeps node's CommonJS export lexer out of the optimizing compiler (commands.js alone does not)", () => {
     // --trace-opt names each function V8 marks or compiles for TurboFan.
     const traced = (entry: string) => {
-      const res = spawnSync(process.execPath, [...shippedLaunch().flags, '--trace-opt', join(root, 'dist/collector', entry), '--version'], { encoding: 'utf8', env: { ...process.env, ...shippedLaunch().env } });
+      const res = spawnSync(process.execPath, [...shippedNodeFlags(), '--trace-opt', join(root, 'dist/collector', entry), '--version'], { encoding: 'utf8', env: shippedEnv() });
       expect(res.status).toBe(0);
       return res.stdout.split('\n').filter((l) => /<JSFunction parseSource /.test(l));
     };
