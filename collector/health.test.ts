@@ -36,7 +36,7 @@ describe('reviews', () => {
     expect(r.findings).toEqual([
       { severity: 'warning', subject: 'backup set pg', problem: 'is overdue: expected every 24 h', since: lastWeek * 1000 },
       { severity: 'warning', subject: 'backup set photos', problem: 'has no backup at all' },
-      { severity: 'critical', subject: 'backup set fresh', problem: 'newest file is empty, cut off or corrupt' },
+      { severity: 'critical', subject: 'backup set fresh', problem: 'newest backup did not complete (a broken file, a failed Velero run)' },
       { severity: 'critical', subject: 'backup repository', problem: 'integrity check failed' },
     ]);
     expect(r.fine).toBe('4 sets, newest backup 60 min ago');

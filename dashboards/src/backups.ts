@@ -9,7 +9,7 @@ export const backups = () =>
       problemCount('Sets overdue', 'time() - homestation_backup_last_timestamp_seconds > 1.5 * homestation_backup_expected_interval_seconds', 'Sets whose newest backup is older than 1.5 times their expected interval.'),
     )
     .withPanel(problemCount('Sets never backed up', 'homestation_backup_snapshots == 0', 'Configured sets with no backup at all.'))
-    .withPanel(problemCount('Broken newest files', 'homestation_backup_last_complete == 0', 'Files sets whose newest file failed its completeness check.'))
+    .withPanel(problemCount('Incomplete newest backups', 'homestation_backup_last_complete == 0', 'Sets whose newest backup did not complete: a file that failed its completeness check, a Velero backup that ended PartiallyFailed or Failed.'))
     .withRow(new RowBuilder('Sets'))
     .withPanel(
       table(

@@ -1,9 +1,8 @@
 /**
  * Backup freshness: is every backup fresh, complete and kept long enough? One
- * instance watches one source (a restic repository, a borg repository, or dump
- * files by glob); run as many instances as you have repositories.
- * Velero joins as a fourth source with the Kubernetes work: a `velero:` key here
- * and a source module beside restic.ts.
+ * instance watches one source (a restic repository, a borg repository, a borgmatic
+ * config, dump files by glob, or Velero in a Kubernetes cluster); run as many
+ * instances as you have repositories.
  */
 import type { ConfigProblem } from '../../collector/contract.js';
 import { defineExporter } from '../../collector/contract.js';
@@ -12,7 +11,7 @@ import { reviewBackup } from './review.js';
 import { isValidZone } from './parse/timestamp.js';
 import { backupSchema, type BackupConfig } from './schema.js';
 
-const SOURCES = ['restic', 'borg', 'borgmatic', 'files'] as const;
+const SOURCES = ['restic', 'borg', 'borgmatic', 'files', 'velero'] as const;
 
 function duplicateSetNames(sets: readonly { name: string }[] | undefined, at: string): ConfigProblem[] {
   const seen = new Set<string>();
@@ -26,7 +25,7 @@ function duplicateSetNames(sets: readonly { name: string }[] | undefined, at: st
 
 export const backup = defineExporter<BackupConfig>({
   name: 'backup',
-  description: 'Backup freshness, completeness and retention of restic and borg repositories and dump files.',
+  description: 'Backup freshness, completeness and retention of restic and borg repositories, dump files and Velero backups.',
   schema: backupSchema,
   defaults: { interval: '5m', timeout: '2m' },
   metrics: backupMetrics,
@@ -39,7 +38,7 @@ export const backup = defineExporter<BackupConfig>({
         path: present.length > 1 ? [present[1] as string] : [],
         message:
           present.length === 0
-            ? 'set one source: restic, borg, borgmatic or files'
+            ? 'set one source: restic, borg, borgmatic, files or velero'
             : `one source per instance (found ${present.join(' and ')}); make one instance for each`,
       });
     }
@@ -75,6 +74,7 @@ export const backup = defineExporter<BackupConfig>({
       problems.push({ path: ['borgmatic', 'timezone'], message: `unknown time zone "${bm.timezone}" (use an IANA name such as Europe/Berlin, UTC, or "local")` });
     }
     if (config.files) problems.push(...duplicateSetNames(config.files.sets, 'files'));
+    if (config.velero) problems.push(...duplicateSetNames(config.velero.sets, 'velero'));
     return problems;
   },
   // Each source's code (and its libraries) loads only when an instance uses it.
@@ -82,6 +82,7 @@ export const backup = defineExporter<BackupConfig>({
     if (config.restic) return (await import('./restic.js')).createResticSource(ctx, config, config.restic);
     if (config.borg) return (await import('./borg.js')).createBorgSource(ctx, config, config.borg);
     if (config.borgmatic) return (await import('./borgmatic.js')).createBorgmaticSource(ctx, config, config.borgmatic);
+    if (config.velero) return (await import('./velero.js')).createVeleroSource(ctx, config, config.velero);
     return (await import('./files.js')).createFilesSource(ctx, config, config.files!);
   },
 });

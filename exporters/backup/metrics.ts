@@ -14,6 +14,8 @@ export const M = {
   checkOk: 'homestation_backup_check_success',
   checkTime: 'homestation_backup_check_last_timestamp_seconds',
   checkDuration: 'homestation_backup_check_duration_seconds',
+  errors: 'homestation_backup_last_errors',
+  warnings: 'homestation_backup_last_warnings',
 } as const;
 
 export const backupMetrics: readonly MetricSpec[] = [
@@ -22,7 +24,7 @@ export const backupMetrics: readonly MetricSpec[] = [
     type: 'gauge',
     unit: 'seconds',
     labels: set,
-    help: 'When the newest backup of the set was taken (snapshot time, archive start or file mtime), as a Unix time.',
+    help: 'When the newest backup of the set was taken (snapshot time, archive start, file mtime or Velero start time), as a Unix time.',
   },
   {
     name: M.oldest,
@@ -35,7 +37,7 @@ export const backupMetrics: readonly MetricSpec[] = [
     name: M.count,
     type: 'gauge',
     labels: set,
-    help: 'Backups kept in the set: restic snapshots, borg archives or matching files. 0 = never succeeded.',
+    help: 'Backups kept in the set: restic snapshots, borg archives, matching files, or Velero backups that ended Completed or PartiallyFailed. 0 = never succeeded.',
   },
   {
     name: M.size,
@@ -48,7 +50,21 @@ export const backupMetrics: readonly MetricSpec[] = [
     name: M.complete,
     type: 'gauge',
     labels: set,
-    help: 'Files sets: 1 if the newest file passed its completeness check (non-empty, gzip, pg_dump trailer), else 0.',
+    help:
+      'Files sets: 1 if the newest file passed its completeness check (non-empty, gzip, pg_dump trailer), else 0. ' +
+      'Velero sets: 1 if the newest finished backup ended Completed, 0 if PartiallyFailed, Failed or FailedValidation.',
+  },
+  {
+    name: M.errors,
+    type: 'gauge',
+    labels: set,
+    help: 'Velero sets: errors Velero counted in the newest finished backup (its log in object storage has them).',
+  },
+  {
+    name: M.warnings,
+    type: 'gauge',
+    labels: set,
+    help: 'Velero sets: warnings Velero counted in the newest finished backup.',
   },
   {
     name: M.interval,

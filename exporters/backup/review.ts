@@ -20,7 +20,7 @@ export function reviewBackup(samples: readonly Sample[], now: number): Review {
         findings.push({ severity: 'warning', subject, problem: `is overdue: expected every ${humanDuration(interval * 1000)}`, since: last * 1000 });
       }
     }
-    if (valueOf(samples, M.complete, l) === 0) findings.push({ severity: 'critical', subject, problem: 'newest file is empty, cut off or corrupt' });
+    if (valueOf(samples, M.complete, l) === 0) findings.push({ severity: 'critical', subject, problem: 'newest backup did not complete (a broken file, a failed Velero run)' });
   }
   if (valueOf(samples, M.checkOk) === 0) {
     const at = valueOf(samples, M.checkTime);

@@ -161,11 +161,42 @@ const files = Type.Object(
   { additionalProperties: false, description: 'Backup files on disk: database dumps, Vault snapshots, archives.' },
 );
 
+const velero = Type.Object(
+  {
+    kubeconfig: Type.Optional(
+      Type.String({
+        description:
+          'A kubeconfig file (K3s: /etc/rancher/k3s/k3s.yaml). Unset: the pod\'s service account when HomeStation runs in the cluster, else $KUBECONFIG, else ~/.kube/config.',
+      }),
+    ),
+    context: Type.Optional(Type.String({ description: "A context of the kubeconfig; unset: its current-context." })),
+    namespace: Type.Optional(Type.String({ default: 'velero', description: "Velero's namespace (where its Backups and Schedules are)." })),
+    sets: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Name('The `set` label.'),
+            schedule: Type.String({ minLength: 1, description: 'The Velero Schedule whose backups form the set.' }),
+            ...expectations,
+          },
+          { additionalProperties: false },
+        ),
+        {
+          description:
+            'Named sets with their own expectations; only these are reported. Without them: one set per Schedule (expected interval from its cron) and "manual" for backups made by hand.',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: "Velero's Backups and Schedules in a Kubernetes cluster, followed by a watch." },
+);
+
 export const backupSchema = Type.Object({
   restic: Type.Optional(restic),
   borg: Type.Optional(borg),
   borgmatic: Type.Optional(borgmatic),
   files: Type.Optional(files),
+  velero: Type.Optional(velero),
   expected_interval: Type.Optional(
     Duration({ default: '1d', description: 'Default expected interval of every set of this instance.' }),
   ),
@@ -215,11 +246,18 @@ export interface BorgmaticConfig extends Expectation {
 export interface FilesConfig {
   sets: (Expectation & { name: string; glob: string; optional: boolean; verify: VerifyMode })[];
 }
+export interface VeleroConfig {
+  kubeconfig?: string;
+  context?: string;
+  namespace: string;
+  sets?: (Expectation & { name: string; schedule: string })[];
+}
 export interface BackupConfig {
   restic?: ResticConfig;
   borg?: BorgConfig;
   borgmatic?: BorgmaticConfig;
   files?: FilesConfig;
+  velero?: VeleroConfig;
   expected_interval: number;
   min_retention?: number;
 }
