@@ -18,6 +18,7 @@ import { createLogger } from './logging.js';
 import { EXPORTERS } from './registry.js';
 import { startTracing } from './tracing.js';
 import { VERSION } from './version.js';
+import type { Remediator } from '../remediator/index.js';
 
 function loadConfig(file: string | undefined): Config {
   return file ? loadConfigFile(file, EXPORTERS) : loadDefaultConfig(EXPORTERS);
@@ -45,10 +46,11 @@ function reportConfigError(err: unknown): number {
  * Waits for SIGTERM or SIGINT, then runs the stop steps in order (each one's failure
  * logged, none skipped) within the shutdown timeout; exits hard past it.
  */
-function untilSignal(log: Logger, timeoutMs: number, steps: [string, () => Promise<unknown> | undefined][]): Promise<number> {
+function untilSignal(log: Logger, timeoutMs: number, steps: [string, () => Promise<unknown> | undefined][], failWhen?: Promise<string>): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const shutdown = (signal: NodeJS.Signals) => {
+    let code = 0;
+    const shutdown = (signal: NodeJS.Signals | string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
@@ -64,11 +66,16 @@ function untilSignal(log: Logger, timeoutMs: number, steps: [string, () => Promi
         log.info('stopped');
         log.flush();
         clearTimeout(deadline);
-        resolve(0);
+        resolve(code);
       })();
     };
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
+    // Leadership lost: stop like on a signal, and exit non-zero so that the kubelet restarts us.
+    void failWhen?.then((why) => {
+      code = 1;
+      shutdown(why);
+    });
   });
 }
 
@@ -78,11 +85,14 @@ async function run(configFile: string | undefined): Promise<number> {
   const log = await createLogger(config.log);
   const tracing = await startTracing(log);
   const host = new Host(config, EXPORTERS, { log });
-  let remediator: Awaited<ReturnType<typeof startRemediatorModule>> | undefined;
+  let remediator: RemediatorHandle | undefined;
   const remediatorView: RemediatorView | undefined = config.remediator
     ? {
-        engine: () => remediator?.engineStatus(),
-        openIncidents: () => (remediator ? openIncidents(remediator.journal.incidents(200), Date.now()) : []),
+        engine: () => remediator?.current()?.engineStatus(),
+        openIncidents: () => {
+          const r = remediator?.current();
+          return r ? openIncidents(r.journal.incidents(200), Date.now()) : [];
+        },
       }
     : undefined;
   const app = buildApp({ host, log, configSource: config.source, remediator: remediatorView });
@@ -93,18 +103,38 @@ async function run(configFile: string | undefined): Promise<number> {
   host.start();
   if (config.remediator) remediator = await startRemediatorModule(config, log, host.registry);
 
-  return untilSignal(log, config.shutdownTimeout, [
-    ['HTTP server', () => app.close()],
-    ['remediator', () => remediator?.stop()],
-    ['exporters', () => host.stop()],
-    ['tracing', () => tracing?.shutdown()],
-  ]);
+  return untilSignal(
+    log,
+    config.shutdownTimeout,
+    [
+      ['HTTP server', () => app.close()],
+      ['remediator', () => remediator?.stop()],
+      ['exporters', () => host.stop()],
+      ['tracing', () => tracing?.shutdown()],
+    ],
+    remediator?.lost,
+  );
+}
+
+/** The remediator, or the one this replica runs while it holds the Lease (leader election). */
+interface RemediatorHandle {
+  current(): Remediator | undefined;
+  /** Leader election only: resolves when leadership was lost. */
+  readonly lost?: Promise<string>;
+  stop(): Promise<void>;
 }
 
 /** Loaded only when the config has a remediator section: dockerode and SQLite stay out otherwise. */
-async function startRemediatorModule(config: Config, log: Logger, registry: Registry) {
+async function startRemediatorModule(config: Config, log: Logger, registry: Registry): Promise<RemediatorHandle> {
   const { startRemediator } = await import('../remediator/index.js');
-  return startRemediator(config.remediator!, { log, registry });
+  const r = config.remediator!;
+  const start = () => startRemediator(r, { log, registry });
+  if (!r.leader_election.enabled) {
+    const running = await start();
+    return { current: () => running, stop: () => running.stop() };
+  }
+  const { startElected } = await import('../remediator/kubernetes/elected.js');
+  return startElected(r, start, log.child({ component: 'leader-election' }));
 }
 
 async function remediatorOnly(configFile: string | undefined): Promise<number> {
@@ -119,10 +149,15 @@ async function remediatorOnly(configFile: string | undefined): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const remediator = await startRemediatorModule(config, log, registry);
-  return untilSignal(log, config.shutdownTimeout, [
-    ['remediator', () => remediator.stop()],
-    ['tracing', () => tracing?.shutdown()],
-  ]);
+  return untilSignal(
+    log,
+    config.shutdownTimeout,
+    [
+      ['remediator', () => remediator.stop()],
+      ['tracing', () => tracing?.shutdown()],
+    ],
+    remediator.lost,
+  );
 }
 
 /** Calls the running remediator's API with the config's credentials. */

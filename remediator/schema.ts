@@ -304,6 +304,26 @@ export const remediatorSchema = Type.Object(
         { additionalProperties: false, default: {}, description: 'The fast path: a crash is acted on seconds after it, not after the alert; the alert that follows joins it.' },
       ),
     ),
+    leader_election: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ default: false, description: 'Act only while holding the Lease: several replicas (or a rolling update\'s overlap) never act twice.' })),
+          kubeconfig: Type.Optional(Type.String({ description: "A kubeconfig; unset: the pod's service account, else $KUBECONFIG, else ~/.kube/config." })),
+          context: Type.Optional(Type.String({ description: 'A context of the kubeconfig; unset: its current-context.' })),
+          namespace: Type.Optional(Type.String({ description: "The Lease's namespace; unset: the pod's own (or the context's), else default." })),
+          lease_name: Type.Optional(Type.String({ default: 'homestation-remediator', description: 'The coordination.k8s.io Lease all replicas share.' })),
+          identity: Type.Optional(Type.String({ description: 'This replica in the Lease; unset: $POD_NAME, else the hostname and a random suffix.' })),
+          lease_duration: Type.Optional(Duration({ default: '15s', description: 'A standby takes the Lease when its holder has not renewed it for this long.' })),
+          renew_deadline: Type.Optional(Duration({ default: '10s', description: 'The leader stops acting (and exits) when it could not renew for this long; shorter than lease_duration.' })),
+          retry_period: Type.Optional(Duration({ default: '2s', description: 'How often the leader renews and a standby tries.' })),
+        },
+        {
+          additionalProperties: false,
+          default: {},
+          description: 'Leader election on a Kubernetes Lease (client-go semantics). Standbys do not listen, so Kubernetes routes webhooks to the leader only.',
+        },
+      ),
+    ),
     watch: Type.Optional(
       Type.Object(
         {
@@ -385,6 +405,17 @@ export interface RemediatorConfig {
   policies: PolicyConfig[];
   events: { enabled: boolean };
   watch: { enabled: boolean; period: number; failure_threshold: number };
+  leader_election: {
+    enabled: boolean;
+    kubeconfig?: string;
+    context?: string;
+    namespace?: string;
+    lease_name: string;
+    identity?: string;
+    lease_duration: number;
+    renew_deadline: number;
+    retry_period: number;
+  };
 }
 export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];
 export interface ChannelRoute {

@@ -16,6 +16,13 @@ export function validateRemediator(c: RemediatorConfig): ConfigProblem[] {
   if (c.insecure && !LOOPBACK.includes(c.host)) {
     out.push({ path: ['host'], message: `insecure: true listens on loopback only; host "${c.host}" is not loopback` });
   }
+  const le = c.leader_election;
+  if (le.enabled && le.renew_deadline >= le.lease_duration) {
+    out.push({ path: ['leader_election', 'renew_deadline'], message: 'must be shorter than lease_duration: a leader must stop acting before a standby may take the Lease' });
+  }
+  if (le.enabled && le.retry_period >= le.renew_deadline) {
+    out.push({ path: ['leader_election', 'retry_period'], message: 'must be shorter than renew_deadline (several renewals fit before the deadline)' });
+  }
   const hostNames = new Set<string>([LOCAL_HOST]);
   c.hosts.forEach((h, i) => {
     if (hostNames.has(h.name)) {

@@ -89,7 +89,7 @@ describe('homestation CLI', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`${file}:2:9: server.port: must be <= 65535 (got 99999)`);
     expect(res.stderr).toContain(`${file}:6:7: exporters.backup[0].intervall: unknown key "intervall" (did you mean "interval"?)`);
-    expect(res.stderr).toContain(`${file}:7:7: exporters.backup[1]: set one source: restic, borg, borgmatic or files`);
+    expect(res.stderr).toContain(`${file}:7:7: exporters.backup[1]: set one source: restic, borg, borgmatic, files or velero`);
   });
 
   it('check-config accepts a good file', () => {

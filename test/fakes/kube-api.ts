@@ -24,9 +24,11 @@
  * answering.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Ajv, type ValidateFunction } from 'ajv';
 
 export interface ResourceType {
   readonly group: string;
@@ -146,6 +148,38 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 
 const clone = <T>(o: T): T => structuredClone(o);
 
+/**
+ * Schemas of written objects, from the Kubernetes OpenAPI document (kube-openapi/,
+ * one file per resource, each naming its source): a body the real server could
+ * not decode is a 400 here too, so a client bug shows in the tests.
+ */
+const ajv = new Ajv({ allErrors: false, strict: false });
+ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/);
+ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+const validators = new Map<string, ValidateFunction>();
+function validatorOf(t: ResourceType): ValidateFunction | undefined {
+  const key = qualified(t);
+  if (!validators.has(key)) {
+    const file = new URL(`./kube-openapi/${key}.json`, import.meta.url);
+    // Built copies of the fakes read the schemas beside the sources.
+    const source = existsSync(file) ? file : new URL(`../../../test/fakes/kube-openapi/${key}.json`, import.meta.url);
+    if (existsSync(source)) validators.set(key, ajv.compile((JSON.parse(readFileSync(source, 'utf8')) as { schema: object }).schema));
+  }
+  return validators.get(key);
+}
+
+/** Throws the API server's 400 when `o` does not decode as the resource's schema. */
+function validate(t: ResourceType, o: unknown): void {
+  const v = validatorOf(t);
+  if (!v || v(o)) return;
+  const e = v.errors?.[0];
+  const where = `${e?.instancePath.replace(/^\//, '').replace(/\//g, '.') ?? ''}`;
+  const detail = e?.keyword === 'additionalProperties' ? `unknown field "${where ? `${where}.` : ''}${(e.params as { additionalProperty: string }).additionalProperty}"` : `${where}: ${e?.message ?? 'invalid'}`;
+  throw new BadRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${detail}`);
+}
+
+class BadRequest extends Error {}
+
 export class FakeKubeApi {
   private server: http.Server | https.Server | undefined;
   private readonly objects = new Map<string, Obj>();
@@ -157,7 +191,11 @@ export class FakeKubeApi {
   readonly requests: string[] = [];
   port = 0;
 
-  constructor(private readonly o: FakeKubeOptions = {}) {}
+  private readonly o: FakeKubeOptions;
+
+  constructor(options: FakeKubeOptions = {}) {
+    this.o = { ...options, ...(options.tokens ? { tokens: { ...options.tokens } } : {}) };
+  }
 
   get url(): string {
     return `${this.o.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
@@ -226,6 +264,12 @@ export class FakeKubeApi {
   /** true: accept connections and never answer (a wedged API server). */
   hang(on: boolean): void {
     this.hung = on;
+  }
+
+  /** A token no longer accepted (401 from now on): a revoked service account, or the API server gone for that client. */
+  revokeToken(token: string): void {
+    const tokens = this.o.tokens as Record<string, string> | undefined;
+    if (tokens) delete tokens[token];
   }
 
   openWatches(): number {
@@ -359,6 +403,7 @@ export class FakeKubeApi {
         if (body.metadata?.resourceVersion !== undefined && body.metadata.resourceVersion !== current.metadata.resourceVersion) {
           return this.conflict(t, name, res);
         }
+        validate(t, body);
         return this.send(res, 200, this.write(t, ns, body, 'MODIFIED'));
       }
       if (method === 'PATCH') {
@@ -370,7 +415,9 @@ export class FakeKubeApi {
         if (!current) return notFound();
         const wanted = (patch.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
         if (wanted !== undefined && wanted !== current.metadata.resourceVersion) return this.conflict(t, name, res);
-        return this.send(res, 200, this.write(t, ns, mergePatch(clone(current), patch) as Obj, 'MODIFIED'));
+        const patched = mergePatch(clone(current), patch) as Obj;
+        validate(t, patched);
+        return this.send(res, 200, this.write(t, ns, patched, 'MODIFIED'));
       }
       return this.send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
     } catch (err) {
@@ -395,6 +442,7 @@ export class FakeKubeApi {
     if (this.objects.has(storeKey(t, ns, body.metadata.name))) {
       return this.send(res, 409, status(409, 'AlreadyExists', `${qualified(t)} "${body.metadata.name}" already exists`, { name: body.metadata.name, group: t.group, kind: t.plural }));
     }
+    validate(t, body);
     const { resourceVersion: _rv, ...meta } = body.metadata;
     this.send(res, 201, this.write(t, ns, { ...body, metadata: meta as Obj['metadata'] }, 'ADDED'));
   }
