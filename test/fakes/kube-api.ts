@@ -50,6 +50,8 @@ export const RESOURCES: readonly ResourceType[] = [
   { group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet', namespaced: true },
   { group: 'apps', version: 'v1', plural: 'replicasets', kind: 'ReplicaSet', namespaced: true },
   { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true },
+  // Only as the pods/eviction subresource's body (its schema); not served as a collection.
+  { group: 'policy', version: 'v1', plural: 'evictions', kind: 'Eviction', namespaced: true },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
   { group: 'velero.io', version: 'v1', plural: 'backups', kind: 'Backup', namespaced: true },
   { group: 'velero.io', version: 'v1', plural: 'schedules', kind: 'Schedule', namespaced: true },
@@ -239,6 +241,11 @@ export class FakeKubeApi {
     return o && clone(o);
   }
 
+  /** The objects of a resource (in a namespace), as stored. */
+  list(plural: string, group: string, namespace?: string): Obj[] {
+    return this.inScope(this.type(plural, group), namespace).map(clone);
+  }
+
   remove(plural: string, group: string, namespace: string | undefined, name: string): void {
     const t = this.type(plural, group);
     const key = storeKey(t, namespace, name);
@@ -266,6 +273,13 @@ export class FakeKubeApi {
     this.hung = on;
   }
 
+  /** Whether a node's Ready condition is True (no node: a pod not scheduled, deleted at once). */
+  nodeReady(nodeName: string | undefined): boolean {
+    if (!nodeName) return true;
+    const node = this.objects.get(storeKey(this.type('nodes', ''), undefined, nodeName));
+    return ((node?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  }
+
   /** A token no longer accepted (401 from now on): a revoked service account, or the API server gone for that client. */
   revokeToken(token: string): void {
     const tokens = this.o.tokens as Record<string, string> | undefined;
@@ -275,6 +289,9 @@ export class FakeKubeApi {
   openWatches(): number {
     return this.watches.size;
   }
+
+  /** Called after every write and deletion, for simulated controllers (kube-controllers.ts). */
+  readonly onChange: ((t: ResourceType, type: 'ADDED' | 'MODIFIED' | 'DELETED', object: Obj) => void)[] = [];
 
   private write(t: ResourceType, ns: string | undefined, object: Obj, type: 'ADDED' | 'MODIFIED'): Obj {
     this.rv += 1;
@@ -299,6 +316,9 @@ export class FakeKubeApi {
   }
 
   private record(e: HistoryEvent, t: ResourceType): void {
+    queueMicrotask(() => {
+      for (const f of this.onChange) f(t, e.type, clone(e.object));
+    });
     this.history.push(e);
     if (this.history.length > 10_000) this.history.shift();
     for (const w of this.watches) {
@@ -384,7 +404,8 @@ export class FakeKubeApi {
     }
     try {
       if (watch) return this.serveWatch(t, ns, url, res);
-      if (method === 'GET' && !name) return this.list(t, ns, url, res);
+      if (method === 'GET' && !name) return this.serveList(t, ns, url, res);
+      if (sub === 'eviction' && t.plural === 'pods' && method === 'POST' && name) return this.evict(ns as string, name, (await this.body(req)) as Obj, res);
       if (sub) return this.send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
       if (method === 'POST' && !name) return this.create(t, ns, (await this.body(req)) as Obj, res);
       if (!name) return this.send(res, 405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
@@ -394,6 +415,13 @@ export class FakeKubeApi {
       if (method === 'GET') return current ? this.send(res, 200, current) : notFound();
       if (method === 'DELETE') {
         if (!current) return notFound();
+        const grace = ((await this.body(req).catch(() => undefined)) as { gracePeriodSeconds?: number } | undefined)?.gracePeriodSeconds;
+        if (t.plural === 'pods' && grace !== 0 && !this.nodeReady((current.spec as { nodeName?: string } | undefined)?.nodeName)) {
+          // The kubelet must confirm a graceful deletion: on an unreachable node the pod
+          // stays Terminating until the node is back or it is force-deleted (grace 0).
+          if (current.metadata.deletionTimestamp) return this.send(res, 200, current);
+          return this.send(res, 200, this.write(t, ns, { ...current, metadata: { ...current.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } }, 'MODIFIED'));
+        }
         this.remove(plural, group, ns, name);
         return this.send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group, kind: plural, uid: current.metadata.uid } });
       }
@@ -423,6 +451,43 @@ export class FakeKubeApi {
     } catch (err) {
       return this.send(res, 400, status(400, 'BadRequest', (err as Error).message));
     }
+  }
+
+  /**
+   * policy/v1 Eviction, as the API server's eviction subresource: the pod is deleted
+   * unless a PodDisruptionBudget selecting it would go below what it allows; then
+   * 429 with the DisruptionBudget cause (the caller retries later, as kubectl drain).
+   * A budget's allowance is computed here from the pods' Ready condition (the
+   * disruption controller's job in a real cluster).
+   */
+  private evict(ns: string, name: string, body: Obj, res: http.ServerResponse): void {
+    const pods = this.type('pods', '');
+    validate(this.type('evictions', 'policy'), body);
+    const pod = this.objects.get(storeKey(pods, ns, name));
+    if (!pod) return this.send(res, 404, status(404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' }));
+    const labels = pod.metadata.labels ?? {};
+    const ready = (p: Obj) => ((p.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    for (const pdb of this.inScope(this.type('poddisruptionbudgets', 'policy'), ns)) {
+      const spec = (pdb.spec ?? {}) as { selector?: { matchLabels?: Record<string, string> }; minAvailable?: number | string; maxUnavailable?: number | string };
+      const sel = spec.selector?.matchLabels;
+      if (!sel || !Object.entries(sel).every(([k, v]) => labels[k] === v)) continue;
+      const covered = this.inScope(pods, ns).filter((p) => Object.entries(sel).every(([k, v]) => p.metadata.labels?.[k] === v));
+      const healthy = covered.filter(ready).length;
+      const count = (v: number | string) => (typeof v === 'number' ? v : Math.ceil((Number.parseInt(v, 10) / 100) * covered.length));
+      const needed = spec.minAvailable !== undefined ? count(spec.minAvailable) : covered.length - count(spec.maxUnavailable ?? 0);
+      const allowed = healthy - needed;
+      if (ready(pod) ? allowed < 1 : false) {
+        return this.send(
+          res,
+          429,
+          status(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
+            causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${pdb.metadata.name} needs ${needed} healthy pods and has ${healthy} currently` }],
+          }),
+        );
+      }
+    }
+    this.remove('pods', '', ns, name);
+    this.send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
 
   private conflict(t: ResourceType, name: string, res: http.ServerResponse): void {
@@ -458,7 +523,7 @@ export class FakeKubeApi {
     return [...this.objects.entries()].filter(([k, o]) => k.startsWith(prefix) && (ns === undefined || o.metadata.namespace === ns)).map(([, o]) => o);
   }
 
-  private list(t: ResourceType, ns: string | undefined, url: URL, res: http.ServerResponse): void {
+  private serveList(t: ResourceType, ns: string | undefined, url: URL, res: http.ServerResponse): void {
     const matches = this.matcher(url);
     const items = this.inScope(t, ns).filter(matches).sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
     this.send(res, 200, { kind: `${t.kind}List`, apiVersion: groupVersion(t), metadata: { resourceVersion: String(this.rv) }, items });
