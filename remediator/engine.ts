@@ -24,6 +24,7 @@ import { checkOnce, waitForRecovery, type CheckResult } from './probe.js';
 import { LOCAL_HOST, SERVICE_DEFAULTS, type ActionName, type PolicyConfig, type RemediatorConfig, type ServiceConfig, type StepConfig } from './schema.js';
 import { parseDuration } from '../collector/duration.js';
 import type { WebhookAlert, WebhookPayload } from './webhook-schema.js';
+import { describeRef, Refused, workloadHealth, type KubernetesDriver, type Pod, type Workload, type WorkloadRef } from './kubernetes/driver.js';
 
 const tracer = trace.getTracer('homestation-remediator');
 
@@ -70,7 +71,12 @@ export interface EngineDeps {
   readonly now?: () => number;
   /** This process's own container, never touched (from /proc/self/cgroup or HOSTNAME). */
   readonly selfContainerIds?: readonly string[];
+  /** The Kubernetes target (remediator.kubernetes.enabled). */
+  readonly kube?: KubernetesDriver;
 }
+
+/** The label a workload carries to be remediated without being listed (as containers do). */
+export const KUBE_ROLE_LABEL = 'homestation.role';
 
 export interface ReceiveResult {
   readonly accepted: number;
@@ -93,6 +99,8 @@ export const SUPPRESSIONS = [
   'already_healthy',
   'dependency_down',
   'guard_error',
+  /** Kubernetes itself will do what is needed (and when is said). */
+  'kubernetes_acts',
 ] as const;
 export type Suppression = (typeof SUPPRESSIONS)[number];
 
@@ -127,6 +135,9 @@ export class Engine {
   private readonly selfIds: readonly string[];
   /** Incidents whose alert resolved while their ladder was running. */
   private readonly resolvedWhileActing = new Set<number>();
+  private readonly kube: KubernetesDriver | undefined;
+  /** Workloads named by their alerts' labels (not listed): service name -> workload. */
+  private readonly kubeRefs = new Map<string, WorkloadRef>();
 
   constructor(deps: EngineDeps) {
     this.config = deps.config;
@@ -140,6 +151,7 @@ export class Engine {
     this.migrator = new Migrator(this.hosts, deps.journal, deps.log, this.now);
     this.semaphore = new Semaphore(deps.config.max_concurrent_actions);
     this.selfIds = deps.selfContainerIds ?? [];
+    this.kube = deps.kube;
     this.metrics.paused.set(this.paused ? 1 : 0);
     this.metrics.knowSuppressions(SUPPRESSIONS);
     for (const s of deps.config.services) this.metrics.knowService(s.name);
@@ -244,16 +256,40 @@ export class Engine {
       this.journal.entry({ at: this.now(), incidentId: null, service: match?.service ?? null, kind: 'alert', what: name, result: 'firing', detail: key });
     }
     if (!match) return this.suppress('no_policy', null, `no policy matches ${name} ${JSON.stringify(alert.labels)}`);
+    const l = alert.labels;
+    if (!match.service && this.kube && l.namespace && (l.deployment || l.statefulset || l.daemonset || l.pod)) {
+      // A kube-state-metrics / kubernetes-mixin alert: the workload from its labels (a pod's through its controller).
+      const kube = this.kube;
+      void kube
+        .resolve(l)
+        .then((ref) => {
+          const service = `${ref.namespace}/${ref.name}`;
+          if (!this.config.services.some((s) => s.name === service)) {
+            this.kubeRefs.set(service, ref);
+            // Kept: an incident of it found unfinished after a restart knows its workload.
+            this.journal.setState(`kube_ref:${service}`, JSON.stringify(ref));
+          }
+          this.onFiringFor(service, match, key, alert, alertmanagerUrl);
+        })
+        .catch((err: Error) => this.suppress('no_service', null, `${name}: no workload found from ${JSON.stringify(l)}: ${err.message}`));
+      return;
+    }
     if (!match.service) return this.suppress('no_service', null, `policy ${match.index} names no service and the alert has no "service" label`);
+    this.onFiringFor(match.service, match, key, alert, alertmanagerUrl);
+  }
+
+  private onFiringFor(service: string, match: NonNullable<ReturnType<typeof matchPolicy>>, key: string, alert: WebhookAlert, alertmanagerUrl?: string): void {
+    const name = alert.labels.alertname ?? 'alert';
+    this.metrics.knowService(service);
     const cooldown = match.policy.cooldown ?? this.config.cooldown;
     // One refusal per alert: a refusal that resending cannot change is not made again.
     const refusal = this.journal.refusedForKey(key);
     if (refusal && PERMANENT_REFUSALS.has(refusal.reason ?? '')) {
-      return this.suppress('duplicate', match.service, `already refused as incident ${refusal.id} (${refusal.reason})`, refusal.id);
+      return this.suppress('duplicate', service, `already refused as incident ${refusal.id} (${refusal.reason})`, refusal.id);
     }
     const previous = this.journal.latestForKey(key);
     if (previous && (previous.state === 'acting' || (previous.endedAt !== null && this.now() - previous.endedAt < cooldown))) {
-      return this.suppress('duplicate', match.service, `already handled as incident ${previous.id} (${previous.state})`, previous.id);
+      return this.suppress('duplicate', service, `already handled as incident ${previous.id} (${previous.state})`, previous.id);
     }
     const info: AlertInfo = {
       name,
@@ -262,7 +298,7 @@ export class Engine {
       ...(alertmanagerUrl ? { alertmanagerUrl } : {}),
       ...(alert.generatorURL ? { sourceUrl: alert.generatorURL } : {}),
     };
-    this.decide(match.service, match.policy.ladder, { key, name, ...failureStart(alert, this.now()), cooldown, policy: match.policy, alert: info });
+    this.decide(service, match.policy.ladder, { key, name, ...failureStart(alert, this.now()), cooldown, policy: match.policy, alert: info });
   }
 
   /**
@@ -494,6 +530,17 @@ export class Engine {
   }
 
   private serviceConfig(name: string): ServiceConfig {
+    const savedRef = this.kubeRefs.has(name) ? undefined : this.journal.getState(`kube_ref:${name}`);
+    if (savedRef) this.kubeRefs.set(name, JSON.parse(savedRef) as WorkloadRef);
+    const ref = this.kubeRefs.get(name);
+    if (ref && !this.config.services.some((s) => s.name === name)) {
+      return {
+        name,
+        kubernetes: { namespace: ref.namespace, kind: ref.kind, name: ref.name },
+        recovery_deadline: parseDuration(SERVICE_DEFAULTS.recovery_deadline),
+        stop_timeout: parseDuration(SERVICE_DEFAULTS.stop_timeout),
+      };
+    }
     return (
       this.config.services.find((s) => s.name === name) ?? {
         // Not listed: the container of that name, if it opted in by label.
@@ -544,7 +591,8 @@ export class Engine {
       await tracer.startActiveSpan(`remediate ${service.name}`, { attributes: { 'homestation.service': service.name, 'homestation.incident': incident.id } }, async (span) => {
         try {
           // Step spans are children of this one through the active context.
-          await this.actInSpan(incident, service, ladder, dryRun);
+          if (service.kubernetes) await this.actKubernetes(incident, service, ladder, dryRun);
+          else await this.actInSpan(incident, service, ladder, dryRun);
         } finally {
           const final = this.journal.incident(incident.id);
           span.setAttribute('homestation.outcome', final?.state ?? 'unknown');
@@ -572,6 +620,7 @@ export class Engine {
   async recordHealthy(): Promise<number> {
     let recorded = 0;
     for (const service of this.config.services) {
+      if (service.kubernetes) continue; // Kubernetes keeps its own spec
       const container = await this.drv(service).find(service).catch(() => undefined);
       if (!container) continue;
       const check = await checkOnce(this.drv(service), service, container.id).catch(() => ({ ok: false, detail: '' }));
@@ -715,6 +764,93 @@ export class Engine {
     }
 
     return this.runLadder(incident, service, ladder, container, before.hung === true, dryRun, graph);
+  }
+
+  /**
+   * A Kubernetes workload (kubernetes/driver.ts): the same guards, journal and ladder,
+   * acted through the API. The check is the rollout (kubectl's conditions) with every
+   * pod Ready, within the service's recovery deadline. A migrate that Kubernetes will
+   * do itself (a Deployment's pods on a NotReady node) ends refused with its plan and
+   * when, without paging.
+   */
+  private async actKubernetes(incident: Incident, service: ServiceConfig, ladder: readonly StepConfig[], dryRun: boolean): Promise<void> {
+    const kube = this.kube;
+    const t = service.kubernetes as NonNullable<ServiceConfig['kubernetes']>;
+    if (!kube) return this.refuseInFlight(incident, 'not_found', `${service.name} is a Kubernetes workload and remediator.kubernetes is not enabled`);
+    let ref: WorkloadRef;
+    let workload: Workload;
+    let pods: Pod[];
+    try {
+      ref = t.name ? { namespace: t.namespace, kind: t.kind, name: t.name } : await kube.byLabels(t.namespace, t.kind, t.selector as string);
+      workload = await kube.get(ref);
+      pods = await kube.pods(ref, workload);
+    } catch (err) {
+      return this.refuseInFlight(incident, 'not_found', `${service.name}: ${(err as Error).message}`);
+    }
+    const listed = this.config.services.some((s) => s.name === service.name);
+    const labels = workload.metadata.labels ?? {};
+    if (!listed && labels[OPT_IN_LABEL] !== 'true') {
+      return this.refuseInFlight(incident, 'not_opted_in', `${describeRef(ref)} has no label ${OPT_IN_LABEL}=true and is not listed under remediator.services`);
+    }
+    if (labels[KUBE_ROLE_LABEL] === 'remediator') return this.refuseInFlight(incident, 'self', `${describeRef(ref)} is the remediator itself`);
+    const before = workloadHealth(ref, workload, pods);
+    this.record(incident, 'decision', 'target', 'ok', describeRef(ref));
+    this.record(incident, 'check', 'before', before.ok ? 'ok' : 'failed', before.detail);
+    const plannedMove = incident.since === 'manual' && ladder[0]?.action === 'migrate';
+    if (before.ok && !plannedMove) return this.refuseInFlight(incident, 'already_healthy', `${service.name} is rolled out with every pod ready (${before.detail})`);
+    for (const step of ladder) {
+      for (let attempt = 1; attempt <= step.attempts; attempt++) {
+        if (this.resolvedWhileActing.delete(incident.id)) return this.finish(incident, 'resolved', 'the alert resolved before the next step');
+        if (step.approve && !dryRun && attempt === 1 && (await this.approval(incident, service, step)) !== 'approve') return;
+        if (dryRun) {
+          this.record(incident, 'action', step.action, 'dry_run', `would ${step.action} ${describeRef(ref)}`);
+          this.metrics.actions.inc({ action: step.action, result: 'dry_run', service: service.name });
+          return this.finish(incident, 'refused', 'dry_run');
+        }
+        this.record(incident, 'action', step.action, 'started', `attempt ${attempt} on ${describeRef(ref)}`);
+        this.log.warn({ service: service.name, incident: incident.id, action: step.action, attempt, workload: describeRef(ref) }, `${step.action} ${describeRef(ref)}`);
+        let check: CheckResult;
+        try {
+          if (step.action === 'restart') {
+            const generation = await kube.restart(ref);
+            const st = await kube.waitForRollout(ref, service.recovery_deadline, generation);
+            check = { ok: st.done, detail: st.detail };
+          } else if (step.action === 'redeploy') {
+            const res = await kube.redeploy(ref);
+            this.record(incident, 'action', 'pin', 'ok', res.pinned.length ? res.pinned.join('; ') : 'images already pinned: a rollout restart');
+            const st = await kube.waitForRollout(ref, service.recovery_deadline, res.generation);
+            check = { ok: st.done, detail: st.detail };
+          } else {
+            const now = workloadHealth(ref, await kube.get(ref), await kube.pods(ref));
+            const node = step.to ?? (now.failingNodes.length === 1 ? now.failingNodes[0] : undefined);
+            if (!node) throw new Refused(`no single node to move ${describeRef(ref)} off (failing pods on: ${now.failingNodes.join(', ') || 'none'}); name it as the step's "to"`);
+            const st = await kube.migrateOff(ref, node, service.recovery_deadline, (what, result, detail) => this.record(incident, 'action', what, result, detail));
+            check = { ok: st.done, detail: st.detail };
+          }
+          if (check.ok) {
+            const after = workloadHealth(ref, await kube.get(ref), await kube.pods(ref));
+            check = after.ok ? { ok: true, detail: after.detail } : { ok: false, detail: `rolled out, but ${after.detail}` };
+          }
+        } catch (err) {
+          if (err instanceof Refused && err.kubernetesActs) {
+            this.record(incident, 'decision', step.action, 'refused', err.message);
+            return this.refuseInFlight(incident, 'kubernetes_acts', err.message);
+          }
+          check = { ok: false, detail: err instanceof Refused ? `${step.action} refused: ${err.message}` : (err as Error).message };
+        }
+        this.metrics.actions.inc({ action: step.action, result: check.ok ? 'ok' : 'failed', service: service.name });
+        this.record(incident, 'check', 'after', check.ok ? 'ok' : 'failed', check.detail);
+        if (check.ok) {
+          const seconds = (this.now() - incident.alertStartsAt) / 1000;
+          this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
+          this.finish(incident, 'recovered', `${step.action} (attempt ${attempt})`, seconds);
+          void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back after ${step.action}, ${seconds.toFixed(1)} s after it failed (${incident.since.replace(/_/g, ' ')})` });
+          return;
+        }
+      }
+    }
+    this.finish(incident, 'failed', 'ladder_exhausted');
+    this.escalate(service.name, 'ladder_exhausted', incident.id, `${service.name} (${describeRef(ref)}) did not recover after ${ladder.map((x) => `${x.action} x${x.attempts}`).join(', ')}; needs a human`);
   }
 
   /** The ladder's steps in order until the service passes its check; then recovered, or failed and a human asked. */
@@ -926,11 +1062,14 @@ export class Engine {
    * limit), so no failure is left half-handled and no incident stays open for ever.
    * Their services are locked at once, so that the fast paths do not act beside them.
    */
-  async recoverUnfinished(): Promise<Incident[]> {
+  async recoverUnfinished(options: { containers?: boolean } = {}): Promise<Incident[]> {
     // A migration cut short first: rolled back or finished, so that the services are where the journal says.
-    const migrations = await this.migrator.recover(this.config.services, (m) => (kind, what, result, detail) =>
-      this.journal.entry({ at: this.now(), incidentId: m.incidentId, service: m.service, kind, what, result, detail }),
-    );
+    const migrations =
+      options.containers === false
+        ? []
+        : await this.migrator.recover(this.config.services, (m) => (kind, what, result, detail) =>
+            this.journal.entry({ at: this.now(), incidentId: m.incidentId, service: m.service, kind, what, result, detail }),
+          );
     if (migrations.length) this.log.warn({ migrations: migrations.map((m) => m.id) }, 'migrations left unfinished by a previous run: rolled back or finished');
     const found = this.journal.unfinished().filter((i) => !this.locks.has(i.service));
     const jobs: Promise<void>[] = [];
@@ -952,10 +1091,43 @@ export class Engine {
     return found;
   }
 
+  /** A Kubernetes incident found acting at start-up: recovered if the workload is healthy now, else its ladder again (within the rate limit). */
+  private async resumeKubernetes(incident: Incident, service: ServiceConfig): Promise<void> {
+    const t = service.kubernetes as NonNullable<ServiceConfig['kubernetes']>;
+    let health: { ok: boolean; detail: string } = { ok: false, detail: 'remediator.kubernetes is not enabled' };
+    if (this.kube) {
+      try {
+        const ref = t.name ? { namespace: t.namespace, kind: t.kind, name: t.name } : await this.kube.byLabels(t.namespace, t.kind, t.selector as string);
+        const w = await this.kube.get(ref);
+        health = workloadHealth(ref, w, await this.kube.pods(ref, w));
+      } catch (err) {
+        health = { ok: false, detail: (err as Error).message };
+      }
+    }
+    this.record(incident, 'check', 'after restart of the remediator', health.ok ? 'ok' : 'failed', health.detail);
+    if (health.ok) {
+      const seconds = (this.now() - incident.alertStartsAt) / 1000;
+      this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
+      return this.finish(incident, 'recovered', 'found recovered after the remediator restarted', seconds);
+    }
+    const { max_actions, window } = this.config.rate_limit;
+    const recent = this.journal.actionsSince(service.name, this.now() - window);
+    const saved = this.journal.getState(`ladder:${incident.id}`);
+    if (!this.kube || recent >= max_actions || !saved) {
+      this.finish(incident, 'failed', 'interrupted');
+      this.escalate(service.name, 'interrupted', incident.id, `an action on ${service.name} was interrupted and it is not healthy (${health.detail}): needs a human`);
+      return;
+    }
+    const ladder = JSON.parse(saved) as StepConfig[];
+    this.record(incident, 'decision', 'resume', 'ok', `not healthy: the ladder again (${ladder.map((x) => `${x.action} x${x.attempts}`).join(', ')})`);
+    await this.act(incident, ladder, this.config.dry_run);
+  }
+
   private async resume(incident: Incident): Promise<void> {
     const service = this.serviceConfig(incident.service);
     this.record(incident, 'decision', 'resume', 'ok', 'found unfinished at start-up: the remediator stopped mid-action');
     const lastAction = [...this.journal.entries(incident.id)].reverse().find((e) => e.kind === 'action' && e.result === 'started');
+    if (service.kubernetes) return this.resumeKubernetes(incident, service);
     if (service.container) {
       const restored = await this.drv(service).restoreParked(service.container).catch(() => undefined);
       if (restored) this.record(incident, 'action', 'rollback', 'ok', `the interrupted redeploy left ${restored} parked and no ${service.container}: put back under its name`);

@@ -60,6 +60,13 @@ export function ownContainerIds(): string[] {
   return [...ids];
 }
 
+async function kubeClientFor(config: RemediatorConfig) {
+  const { KubeClient } = await import('../collector/kube/client.js');
+  const { resolveConnection } = await import('../collector/kube/connection.js');
+  const k = config.kubernetes;
+  return new KubeClient(resolveConnection({ ...(k.kubeconfig ? { kubeconfig: k.kubeconfig } : {}), ...(k.context ? { context: k.context } : {}) }));
+}
+
 export async function startRemediator(
   config: RemediatorConfig,
   deps: { log: Logger; registry: Registry; notifier?: Notifier },
@@ -80,8 +87,14 @@ export async function startRemediator(
       ? { api: approverChannel.telegram.api, chatIds: approverChannel.telegram.approvers.chat_ids ?? [approverChannel.telegram.chatId], userIds: approverChannel.telegram.approvers.user_ids }
       : undefined,
   );
+  // The Kubernetes target, loaded only when enabled.
+  const kubeClient = config.kubernetes.enabled ? await kubeClientFor(config) : undefined;
+  const kube = kubeClient ? new (await import('./kubernetes/driver.js')).KubernetesDriver(kubeClient, log.child({ component: 'kubernetes' })) : undefined;
+  // Kubernetes workloads only (in a pod, with no container engine): readiness follows the API server.
+  const dockerless = Boolean(kube) && config.docker.host === undefined && config.hosts.length === 0 && config.services.every((s) => s.kubernetes);
   const engine = new Engine({
     config,
+    ...(kube ? { kube } : {}),
     journal,
     driver,
     hosts,
@@ -101,7 +114,16 @@ export async function startRemediator(
     ? eventHosts.map((h) => new ContainerEvents(hosts.driver(h), engine, config.services, h === LOCAL_HOST ? log : log.child({ host: h }), (svc) => hosts.hostOf(engine.service(svc)) === h))
     : [];
   const watch = new LivenessWatch(config, (svc) => hosts.driverOf(svc), engine, log);
-  const link = new EngineLink(driver, engineAddress(config.docker), log, (status) => {
+  const link: Pick<EngineLink, 'start' | 'stop' | 'status'> = dockerless
+    ? new (await import('./kubernetes/api-link.js')).KubeApiLink(kubeClient!, log, () => {
+        metrics.engineUp.set(1);
+        watch.start();
+        // Finish what a killed predecessor left open (the leader before a failover, say).
+        void engine.recoverUnfinished({ containers: false }).then((found) => {
+          if (found.length) log.warn({ incidents: found.map((i) => i.id) }, 'checked incidents left unfinished by a previous run');
+        });
+      })
+    : new EngineLink(driver, engineAddress(config.docker), log, (status) => {
     metrics.engineUp.set(status.connected ? 1 : 0);
     if (!status.connected || recovered) return;
     recovered = true;
@@ -121,7 +143,7 @@ export async function startRemediator(
     void engine.recoverUnfinished().then((found) => {
       if (found.length) log.warn({ incidents: found.map((i) => i.id) }, 'checked incidents left unfinished by a previous run');
     });
-  });
+      });
   built?.hub.start();
   approvals.start();
   const app = buildRemediatorApp({ engine, journal, authenticate, registry: deps.registry, log, engineStatus: () => link.status() });
@@ -129,7 +151,8 @@ export async function startRemediator(
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   await link.start();
-  log.info({ url, dryRun: config.dry_run, engine: link.status().connected ? (driver.isPodman ? 'podman' : 'docker') : 'unreachable' }, `remediator listening on ${url} (POST /webhook/alertmanager)`);
+  const engineName = dockerless ? 'kubernetes' : driver.isPodman ? 'podman' : 'docker';
+  log.info({ url, dryRun: config.dry_run, engine: link.status().connected ? engineName : 'unreachable' }, `remediator listening on ${url} (POST /webhook/alertmanager)`);
   return {
     engine,
     journal,
@@ -148,6 +171,7 @@ export async function startRemediator(
       await approvals.stop();
       await Promise.race([engine.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
       await built?.hub.stop();
+      kubeClient?.close();
       journal.close();
     },
   };

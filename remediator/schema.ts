@@ -48,6 +48,17 @@ const service = Type.Object(
         { additionalProperties: false, description: 'Found by the com.docker.compose.project/service labels.' },
       ),
     ),
+    kubernetes: Type.Optional(
+      Type.Object(
+        {
+          namespace: Type.String({ minLength: 1, description: 'The workload\'s namespace.' }),
+          kind: Type.Optional(StringEnum(['Deployment', 'StatefulSet', 'DaemonSet'] as const, { default: 'Deployment', description: 'The workload kind.' })),
+          name: Type.Optional(Type.String({ minLength: 1, description: 'The workload\'s name.' })),
+          selector: Type.Optional(Type.String({ minLength: 1, description: 'Or a label selector that matches exactly one workload of the kind, e.g. app.kubernetes.io/name=zigbee2mqtt.' })),
+        },
+        { additionalProperties: false, description: 'A Kubernetes workload instead of a container: acted on through the API (remediator.kubernetes).' },
+      ),
+    ),
     depends_on: Type.Optional(Type.Array(Type.String(), { description: 'Services that must be up first.' })),
     probe: Type.Optional(probe),
     recovery_deadline: Type.Optional(
@@ -304,6 +315,16 @@ export const remediatorSchema = Type.Object(
         { additionalProperties: false, default: {}, description: 'The fast path: a crash is acted on seconds after it, not after the alert; the alert that follows joins it.' },
       ),
     ),
+    kubernetes: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ default: false, description: 'Drive Kubernetes workloads (services with kubernetes:, and alerts carrying kube-state-metrics\' namespace and deployment/statefulset/daemonset/pod labels).' })),
+          kubeconfig: Type.Optional(Type.String({ description: "A kubeconfig; unset: the pod's service account, else $KUBECONFIG, else ~/.kube/config." })),
+          context: Type.Optional(Type.String({ description: 'A context of the kubeconfig; unset: its current-context.' })),
+        },
+        { additionalProperties: false, default: {}, description: 'The Kubernetes target (K3s): restart, redeploy and migrate through the API.' },
+      ),
+    ),
     leader_election: Type.Optional(
       Type.Object(
         {
@@ -352,9 +373,16 @@ export interface ProbeConfig {
   exec?: string[];
   timeout: number;
 }
+export interface KubernetesTarget {
+  namespace: string;
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  name?: string;
+  selector?: string;
+}
 export interface ServiceConfig {
   name: string;
   container?: string;
+  kubernetes?: KubernetesTarget;
   compose?: { project: string; service: string };
   depends_on?: string[];
   probe?: ProbeConfig;
@@ -405,6 +433,7 @@ export interface RemediatorConfig {
   policies: PolicyConfig[];
   events: { enabled: boolean };
   watch: { enabled: boolean; period: number; failure_threshold: number };
+  kubernetes: { enabled: boolean; kubeconfig?: string; context?: string };
   leader_election: {
     enabled: boolean;
     kubeconfig?: string;

@@ -38,7 +38,11 @@ export function validateRemediator(c: RemediatorConfig): ConfigProblem[] {
     });
     if (names.has(s.name)) out.push({ path: ['services', i, 'name'], message: `duplicate service "${s.name}"` });
     names.add(s.name);
-    if (!s.container === !s.compose) {
+    if (s.kubernetes) {
+      if (s.container || s.compose) out.push({ path: ['services', i, 'kubernetes'], message: 'a service is a container (container/compose) or a Kubernetes workload, not both' });
+      if (!s.kubernetes.name === !s.kubernetes.selector) out.push({ path: ['services', i, 'kubernetes'], message: 'set one of name or selector to find the workload' });
+      if (!c.kubernetes.enabled) out.push({ path: ['services', i, 'kubernetes'], message: 'set remediator.kubernetes.enabled: true to drive Kubernetes workloads' });
+    } else if (!s.container === !s.compose) {
       out.push({ path: ['services', i], message: 'set one of container or compose to find the service' });
     }
     if (s.probe) {

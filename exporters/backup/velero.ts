@@ -30,7 +30,7 @@ export function veleroError(err: Error, namespace: string): ExporterError {
     if (err.status === 401) return new ExporterError('auth', err.message, { hint: 'the token or client certificate is not accepted: check the kubeconfig or the service account' });
     if (err.status === 403) {
       return new ExporterError('auth', err.message, {
-        hint: `grant get, list and watch on backups.velero.io and schedules.velero.io in the namespace "${namespace}" (deploy/kubernetes/ has the Role)`,
+        hint: `grant list and watch on backups.velero.io and schedules.velero.io in the namespace "${namespace}" (deploy/kubernetes/ has the Role)`,
       });
     }
     if (err.status === 404) return new ExporterError('other', err.message, { hint: `Velero's resources are not in this cluster: is Velero installed (velero install)?` });

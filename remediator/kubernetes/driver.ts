@@ -36,6 +36,13 @@ export const describeRef = (r: WorkloadRef) => `${r.kind.toLowerCase()}/${r.name
 /** Something the driver will not do, with the reason a person reads. */
 export class Refused extends Error {
   override readonly name = 'Refused';
+  constructor(
+    message: string,
+    /** Kubernetes itself will do what is needed (a Deployment's pods on a NotReady node): nobody needs paging. */
+    readonly kubernetesActs = false,
+  ) {
+    super(message);
+  }
 }
 
 interface Meta {
@@ -82,7 +89,11 @@ export interface Pod {
     volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
     tolerations?: { key?: string; operator?: string; effect?: string; tolerationSeconds?: number }[];
   };
-  status?: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; image: string; imageID: string; ready: boolean }[] };
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; image: string; imageID: string; ready: boolean; restartCount?: number; state?: { waiting?: { reason?: string } } }[];
+  };
 }
 interface Node {
   metadata: Meta;
@@ -132,6 +143,20 @@ export function pinnedImage(image: string, imageID: string): string | undefined 
   if (!m) return undefined;
   const repo = image.replace(/@sha256:[0-9a-f]{64}$/, '').replace(/:[^:/]+$/, '');
   return `${repo}@${m[2]}`;
+}
+
+const podReady = (p: Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** A workload's health now: rolled out (kubectl's conditions) and every pod Ready; what is not, named. */
+export function workloadHealth(ref: WorkloadRef, w: Workload, pods: readonly Pod[]): { ok: boolean; detail: string; failingNodes: string[] } {
+  const r = rolloutState(ref.kind, w);
+  const live = pods.filter((p) => !p.metadata.deletionTimestamp);
+  const notReady = live.filter((p) => !podReady(p));
+  const waiting = notReady.flatMap((p) => (p.status?.containerStatuses ?? []).filter((c) => c.state?.waiting?.reason).map((c) => `${p.metadata.name}: ${c.state?.waiting?.reason}`));
+  const failingNodes = [...new Set(notReady.map((p) => p.spec.nodeName).filter((n): n is string => Boolean(n)))];
+  const ok = r.done && live.length > 0 && notReady.length === 0;
+  const podsText = `${live.length - notReady.length}/${live.length} pods ready${notReady.length ? ` (not ready: ${notReady.map((p) => `${p.metadata.name}${p.spec.nodeName ? ` on ${p.spec.nodeName}` : ''}`).join(', ')})` : ''}${waiting.length ? `; ${waiting.join(', ')}` : ''}`;
+  return { ok, detail: `${r.detail}; ${podsText}`, failingNodes };
 }
 
 const selectorText = (labels: Record<string, string>) =>
@@ -357,7 +382,7 @@ export class KubernetesDriver {
   async migrateOff(ref: WorkloadRef, nodeName: string, deadlineMs: number, record: (what: string, result: string, detail: string) => void = () => {}): Promise<RolloutState> {
     const plan = await this.planForNode(ref, nodeName);
     record('plan', plan.act ? 'act' : 'wait', plan.kubernetes);
-    if (!plan.act) throw new Refused(plan.kubernetes);
+    if (!plan.act) throw new Refused(plan.kubernetes, plan.kubernetesAt !== undefined);
     const pods = (await this.pods(ref)).filter((p) => p.spec.nodeName === nodeName);
     await this.volumesCanFollow(ref.namespace, pods);
     const end = this.now() + deadlineMs;

@@ -343,17 +343,22 @@ export class FakeKubeApi {
     return m ? this.o.tokens[m[1] as string] : undefined;
   }
 
+  /** Every request RBAC allowed, as "verb group/resource" (for the least-privilege test). */
+  readonly authorized = new Set<string>();
+
   private allowed(user: string, verb: string, t: ResourceType, sub: string | undefined, ns: string | undefined): boolean {
     const rules = this.o.rbac?.[user];
     if (!rules) return true;
     const resource = sub ? `${t.plural}/${sub}` : t.plural;
-    return rules.some(
+    const ok = rules.some(
       (r) =>
         (r.apiGroups.includes(t.group) || r.apiGroups.includes('*')) &&
         (r.resources.includes(resource) || r.resources.includes('*')) &&
         (r.verbs.includes(verb) || r.verbs.includes('*')) &&
         (r.namespaces === undefined || (ns !== undefined && r.namespaces.includes(ns))),
     );
+    if (ok) this.authorized.add(`${verb} ${t.group}/${resource}`);
+    return ok;
   }
 
   private async body(req: http.IncomingMessage): Promise<unknown> {
@@ -371,6 +376,7 @@ export class FakeKubeApi {
     const user = this.user(req);
     if (user === undefined) return this.send(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
 
+    if (url.pathname === '/version' && method === 'GET') return this.send(res, 200, { major: '1', minor: '31', gitVersion: 'v1.31.4+k3s1', platform: 'linux/arm64' });
     // /api/v1/... or /apis/GROUP/VERSION/..., then [namespaces/NS/]PLURAL[/NAME[/SUB]]
     const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/(.*)$/.exec(url.pathname);
     if (!m) return this.send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
