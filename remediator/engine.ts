@@ -811,7 +811,11 @@ export class Engine {
         this.log.warn({ service: service.name, incident: incident.id, action: step.action, attempt, workload: describeRef(ref) }, `${step.action} ${describeRef(ref)}`);
         let check: CheckResult;
         try {
-          if (step.action === 'restart') {
+          if (step.action === 'restart' && step.scope === 'pod') {
+            const pod = await kube.restartOnePod(ref);
+            this.record(incident, 'action', 'delete_pod', 'ok', `${pod} deleted: its controller creates it again`);
+            check = await this.waitForKubeHealth(kube, ref, service.recovery_deadline, pod);
+          } else if (step.action === 'restart') {
             const generation = await kube.restart(ref);
             const st = await kube.waitForRollout(ref, service.recovery_deadline, generation);
             check = { ok: st.done, detail: st.detail };
@@ -1089,6 +1093,24 @@ export class Engine {
     }
     await Promise.all(jobs);
     return found;
+  }
+
+  /**
+   * After a pod was deleted: the workload healthy again (its pods Ready, the deleted
+   * one gone), within the deadline. Pods have no rollout to watch; read every 500 ms.
+   */
+  private async waitForKubeHealth(kube: KubernetesDriver, ref: WorkloadRef, deadlineMs: number, deleted: string): Promise<CheckResult> {
+    const end = this.now() + deadlineMs;
+    let last = 'not read yet';
+    while (this.now() < end) {
+      const w = await kube.get(ref);
+      const pods = await kube.pods(ref, w);
+      const h = workloadHealth(ref, w, pods);
+      last = h.detail;
+      if (h.ok && !pods.some((p) => p.metadata.name === deleted && p.metadata.deletionTimestamp)) return { ok: true, detail: h.detail };
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return { ok: false, detail: `not healthy within ${Math.round(deadlineMs / 1000)} s: ${last}` };
   }
 
   /** A Kubernetes incident found acting at start-up: recovered if the workload is healthy now, else its ladder again (within the rate limit). */

@@ -121,7 +121,13 @@ const step = Type.Object(
       description: 'restart: stop and start. redeploy: recreate from its own configuration. migrate: move it, with its state, to another of its hosts.',
     }),
     attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, default: 1 })),
-    to: Type.Optional(Type.String({ description: 'migrate: the host to move to; default the first of its hosts it is not on.' })),
+    to: Type.Optional(Type.String({ description: 'migrate: the host to move to; default the first of its hosts it is not on. Kubernetes: the node to move off (default: the node its failing pods are on).' })),
+    scope: Type.Optional(
+      StringEnum(['rollout', 'pod'] as const, {
+        default: 'rollout',
+        description: 'Kubernetes restart: a rollout restart of the workload, or delete one failing pod (its controller creates it again; the others keep serving).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -398,6 +404,7 @@ export interface StepConfig {
   attempts: number;
   to?: string;
   approve?: boolean;
+  scope?: 'rollout' | 'pod';
 }
 export interface HostConfig {
   name: string;

@@ -249,6 +249,20 @@ export class KubernetesDriver {
   }
 
   /**
+   * Deletes one failing pod of the workload (the first not Ready, by name): its
+   * controller creates it again and the other replicas keep serving. Returns it;
+   * refused when every pod is Ready (nothing to single out).
+   */
+  async restartOnePod(ref: WorkloadRef): Promise<string> {
+    const pods = (await this.pods(ref)).filter((p) => !p.metadata.deletionTimestamp).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    const failing = pods.find((p) => !podReady(p));
+    if (!failing) throw new Refused(`every pod of ${describeRef(ref)} is Ready: no single pod to restart (a rollout restart is the step for it)`);
+    await this.deletePod(ref.namespace, failing.metadata.name);
+    this.log.warn({ workload: describeRef(ref), pod: failing.metadata.name }, 'pod deleted: its controller creates it again');
+    return failing.metadata.name;
+  }
+
+  /**
    * Each container's image pinned to the digest its running pods report, so the
    * redeploy brings back exactly what ran (not whatever the tag points to now); a
    * workload already pinned gets a rollout restart. The write carries the version

@@ -126,6 +126,8 @@ beforeAll(async () => {
       ladder: [{ action: restart }]
     - match: { alertname: KubeStatefulSetReplicasMismatch }
       ladder: [{ action: migrate }]
+    - match: { alertname: KubePodNotReady }
+      ladder: [{ action: restart, scope: pod }]
     - match: { alertname: NodeGone }
       ladder: [{ action: migrate }]
 `,
@@ -151,6 +153,28 @@ describe('the remediator on Kubernetes (fake K3s)', () => {
     expect(i.steps[3]!.detail).toMatch(/successfully rolled out \(1 of 1 available\); 1\/1 pods ready$/);
     const w = api.get('deployments', 'apps', NS, 'mosquitto-exporter') as unknown as { spec: { template: { metadata: { annotations: Record<string, string> } } } };
     expect(w.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toBeDefined();
+  });
+
+  it('restarts only the failing pod with scope: pod (KubePodNotReady), the other replica untouched', async () => {
+    deployment('esphome', 'jetson-1', { optIn: true });
+    const labels = { app: 'esphome' };
+    api.put('pods', '', {
+      metadata: { name: 'esphome-5c6d-aaaaa', namespace: NS, labels, ownerReferences: [{ kind: 'ReplicaSet', name: 'esphome-5c6d', controller: true }] },
+      spec: { nodeName: 'k3s-server' },
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+    });
+    const dep = api.get('deployments', 'apps', NS, 'esphome')!;
+    api.put('deployments', 'apps', { ...dep, spec: { ...(dep.spec as object), replicas: 2 }, status: { observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 1, availableReplicas: 1 } });
+    const generation = api.get('deployments', 'apps', NS, 'esphome')!.metadata.generation;
+    expect(await post({ alertname: 'KubePodNotReady', namespace: NS, pod: 'esphome-5c6d-x1y2z' })).toBe(200);
+    const i = await incidentOf(`${NS}/esphome`);
+    expect(steps(i)).toEqual(['decision:target:ok', 'check:before:failed', 'action:restart:started', 'action:delete_pod:ok', 'check:after:ok', 'outcome:recovered:restart (attempt 1)']);
+    expect(i.steps[3]!.detail).toBe('esphome-5c6d-x1y2z deleted: its controller creates it again');
+    const names = api.list('pods', '', NS).filter((p) => p.metadata.labels?.app === 'esphome').map((p) => p.metadata.name);
+    expect(names).toContain('esphome-5c6d-aaaaa');
+    expect(names).not.toContain('esphome-5c6d-x1y2z');
+    expect(names).toHaveLength(2);
+    expect(api.get('deployments', 'apps', NS, 'esphome')!.metadata.generation).toBe(generation); // no rollout
   });
 
   it('leaves a workload that neither is listed nor carries the opt-in label alone', async () => {
