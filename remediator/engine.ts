@@ -1095,22 +1095,13 @@ export class Engine {
     return found;
   }
 
-  /**
-   * After a pod was deleted: the workload healthy again (its pods Ready, the deleted
-   * one gone), within the deadline. Pods have no rollout to watch; read every 500 ms.
-   */
+  /** After a pod was deleted: the workload healthy again (its pods Ready, the deleted one gone), followed by a pod watch. */
   private async waitForKubeHealth(kube: KubernetesDriver, ref: WorkloadRef, deadlineMs: number, deleted: string): Promise<CheckResult> {
-    const end = this.now() + deadlineMs;
-    let last = 'not read yet';
-    while (this.now() < end) {
-      const w = await kube.get(ref);
-      const pods = await kube.pods(ref, w);
+    const st = await kube.untilPods(ref, deadlineMs, (w, pods) => {
       const h = workloadHealth(ref, w, pods);
-      last = h.detail;
-      if (h.ok && !pods.some((p) => p.metadata.name === deleted && p.metadata.deletionTimestamp)) return { ok: true, detail: h.detail };
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    return { ok: false, detail: `not healthy within ${Math.round(deadlineMs / 1000)} s: ${last}` };
+      return { done: h.ok && !pods.some((p) => p.metadata.name === deleted && p.metadata.deletionTimestamp), detail: h.detail };
+    });
+    return { ok: st.done, detail: st.done ? st.detail : `not healthy within ${Math.round(deadlineMs / 1000)} s: ${st.detail}` };
   }
 
   /** A Kubernetes incident found acting at start-up: recovered if the workload is healthy now, else its ladder again (within the rate limit). */

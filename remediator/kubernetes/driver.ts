@@ -412,6 +412,10 @@ export class KubernetesDriver {
             record('evict', 'ok', `${p.metadata.name} evicted`);
             break;
           } catch (err) {
+            if (err instanceof KubeApiError && err.status === 404) {
+              record('evict', 'ok', `${p.metadata.name} already gone`);
+              break;
+            }
             if (!(err instanceof KubeApiError && err.status === 429)) throw err;
             const why = err.body?.details?.causes?.map((c) => c.message).join('; ') || err.body?.message || err.message;
             if (this.now() + 2000 > end) throw new Refused(`evicting ${p.metadata.name} is blocked by its PodDisruptionBudget until the deadline: ${why}`);
@@ -429,21 +433,53 @@ export class KubernetesDriver {
     return this.waitForPodsElsewhere(ref, nodeName, Math.max(1000, end - this.now()));
   }
 
-  /** Ready again: the rollout's conditions hold and no pod of it is left on (or bound for) the node. */
-  private async waitForPodsElsewhere(ref: WorkloadRef, nodeName: string, deadlineMs: number): Promise<RolloutState> {
-    const end = this.now() + deadlineMs;
-    let detail = '';
-    while (this.now() < end) {
-      const w = await this.get(ref);
-      const pods = await this.pods(ref, w);
+  /** Ready again: the workload's pods Ready on other nodes and none left on (or bound for) the node. */
+  private waitForPodsElsewhere(ref: WorkloadRef, nodeName: string, deadlineMs: number): Promise<RolloutState> {
+    return this.untilPods(ref, deadlineMs, (w, pods) => {
       const want = w.spec.replicas ?? 1;
-      const readyElsewhere = pods.filter((p) => p.spec.nodeName && p.spec.nodeName !== nodeName && !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
+      const readyElsewhere = pods.filter((p) => p.spec.nodeName && p.spec.nodeName !== nodeName && !p.metadata.deletionTimestamp && podReady(p));
       const left = pods.filter((p) => p.spec.nodeName === nodeName && !p.metadata.deletionTimestamp);
       const pending = pods.filter((p) => !p.spec.nodeName);
-      detail = `${readyElsewhere.length} of ${want} pods ready on other nodes${left.length ? `, ${left.length} still on ${nodeName}` : ''}${pending.length ? `, ${pending.length} not scheduled (no node fits)` : ''}`;
-      if (readyElsewhere.length >= want && left.length === 0) return { done: true, detail: `moved off ${nodeName}: ${detail}` };
-      await new Promise((r) => setTimeout(r, 250));
+      const detail = `${readyElsewhere.length} of ${want} pods ready on other nodes${left.length ? `, ${left.length} still on ${nodeName}` : ''}${pending.length ? `, ${pending.length} not scheduled (no node fits)` : ''}`;
+      return readyElsewhere.length >= want && left.length === 0 ? { done: true, detail: `moved off ${nodeName}: ${detail}` } : { done: false, detail };
+    }).then((r) => (r.done ? r : { ...r, detail: `not moved off ${nodeName} within ${Math.round(deadlineMs / 1000)} s: ${r.detail}` }));
+  }
+
+  /**
+   * Until `judge` says done (or the deadline): the workload and its pods read, then
+   * read again at each change of its pods, followed by a watch from the list's version
+   * (not polled).
+   */
+  async untilPods(ref: WorkloadRef, deadlineMs: number, judge: (w: Workload, pods: readonly Pod[]) => RolloutState): Promise<RolloutState> {
+    const end = this.now() + deadlineMs;
+    let last: RolloutState = { done: false, detail: 'not read yet' };
+    while (this.now() < end) {
+      const w = await this.get(ref);
+      const match = w.spec.selector?.matchLabels ?? {};
+      const list = await this.client.request<{ metadata?: { resourceVersion?: string }; items: Pod[] }>('GET', `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods`, { query: { labelSelector: selectorText(match) } });
+      last = judge(w, list.items);
+      if (last.done || last.failed) return last;
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), Math.max(0, end - this.now()));
+      try {
+        await this.client.watch<Pod>(
+          `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods`,
+          { labelSelector: selectorText(match), resourceVersion: list.metadata?.resourceVersion, timeoutSeconds: Math.ceil(deadlineMs / 1000) + 1 },
+          (e) => {
+            if (e.type !== 'BOOKMARK') abort.abort(); // a pod changed: read again
+          },
+          abort.signal,
+        );
+      } catch (err) {
+        if (!abort.signal.aborted) {
+          // A watch refused or broken: read again after a pause, not in a loop.
+          this.log.warn({ err: (err as Error).message }, 'pod watch failed; reading again in 1 s');
+          await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, end - this.now()))));
+        }
+      } finally {
+        clearTimeout(timer);
+      }
     }
-    return { done: false, failed: true, detail: `not moved off ${nodeName} within ${Math.round(deadlineMs / 1000)} s: ${detail}` };
+    return { done: false, failed: true, detail: last.detail };
   }
 }

@@ -83,7 +83,7 @@ beforeAll(async () => {
       [sa]: [
         { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get', 'list', 'watch', 'patch'] },
         { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get'] },
-        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'delete'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete'] },
         { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
         { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
         { apiGroups: [''], resources: ['persistentvolumeclaims', 'persistentvolumes'], verbs: ['get'] },
