@@ -8,17 +8,11 @@ import { FakeKubeApi } from '../../test/fakes/kube-api.js';
 import { memoryLogger } from '../../test/helpers/runner.js';
 import { KubeApiError, KubeClient } from './client.js';
 import { ListWatch, type KubeObject } from './list-watch.js';
+import { until } from '../../test/helpers/until.js';
 
 const BACKUPS = '/apis/velero.io/v1/namespaces/velero/backups';
 const backup = (name: string, labels: Record<string, string> = {}) => ({ metadata: { name, namespace: 'velero', labels }, spec: {}, status: { phase: 'Completed' } });
 
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const open: { stop(): Promise<void> }[] = [];
 afterEach(async () => {

@@ -13,6 +13,7 @@ import { FakeKubeApi, type FakeKubeOptions } from '../../test/fakes/kube-api.js'
 import { memoryLogger, runnerFor } from '../../test/helpers/runner.js';
 import { backup } from './index.js';
 import { M } from './metrics.js';
+import { until } from '../../test/helpers/until.js';
 
 let dir: string;
 beforeAll(() => {
@@ -25,13 +26,6 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function kubeconfig(port: number, token: string): string {
   const file = join(dir, `kubeconfig-${port}-${token}`);

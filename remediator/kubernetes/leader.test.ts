@@ -9,19 +9,13 @@ import { KubeClient } from '../../collector/kube/client.js';
 import { FakeKubeApi } from '../../test/fakes/kube-api.js';
 import { memoryLogger } from '../../test/helpers/runner.js';
 import { LeaderElector, microTime, type LeaseSpec } from './leader.js';
+import { until } from '../../test/helpers/until.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function until(what: string, cond: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const TIMING = { leaseDurationMs: 1000, renewDeadlineMs: 600, retryPeriodMs: 100 };
 
