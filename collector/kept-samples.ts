@@ -43,7 +43,10 @@ export class KeptSamples {
 
   /** Forgets the series not given since `begin`. */
   sweep(): void {
-    for (const [k, e] of this.kept) if (e.round !== this.round) this.kept.delete(k);
+    // forEach, not for-of over entries: no [key, value] array per kept sample per scrape.
+    this.kept.forEach((e, k, kept) => {
+      if (e.round !== this.round) kept.delete(k);
+    });
   }
 
   get size(): number {

@@ -265,9 +265,10 @@ export class HaModel {
     kept.begin();
     const byDevice = (metric: string, device: string, value: number) =>
       kept.sample(`${metric}\u0000${device}`, metric, value, undefined, () => ({ device_id: device }));
-    for (const [device, available] of deviceAvailable) out.push(byDevice(M.deviceAvailable, device, available ? 1 : 0));
-    for (const [device, ratio] of deviceBattery) out.push(byDevice(M.battery, device, ratio));
-    for (const [device, low] of deviceBatteryLow) out.push(byDevice(M.batteryLow, device, low ? 1 : 0));
+    // forEach: no [key, value] array per device per scrape.
+    deviceAvailable.forEach((available, device) => out.push(byDevice(M.deviceAvailable, device, available ? 1 : 0)));
+    deviceBattery.forEach((ratio, device) => out.push(byDevice(M.battery, device, ratio)));
+    deviceBatteryLow.forEach((low, device) => out.push(byDevice(M.batteryLow, device, low ? 1 : 0)));
     for (const d of this.devices.values()) {
       out.push(
         kept.sample(`${M.deviceInfo}\u0000${d.id}`, M.deviceInfo, 1, d, () => ({

@@ -17,6 +17,8 @@ import { M } from './metrics.js';
  */
 class Value {
   constructor(
+    /** Its key in the device's values (the map's own string): an expired value is deleted by it. */
+    readonly key: string,
     readonly metric: string,
     /** The series' full labels (device, source, its own), one object for its life: rendered once. */
     readonly labels: Readonly<Record<string, string>>,
@@ -295,7 +297,7 @@ export class MqttState {
       return;
     }
     if (!this.room(1)) return;
-    d.values.set(k, new Value(metric, k === metric ? d.labels : { ...d.labels, ...labels }, value, at));
+    d.values.set(k, new Value(k, metric, k === metric ? d.labels : { ...d.labels, ...labels }, value, at));
   }
 
   /** A renamed or removed device loses every series at once. */
@@ -331,9 +333,11 @@ export class MqttState {
       }
       if (state.lastSeen !== undefined) out.push(keep(kept, 'l', M.lastSeen, state.lastSeen / 1000, labels));
       if (state.infoLabels) out.push(keep(kept, 'i', M.info, 1, state.infoLabels));
-      for (const [k, v] of state.values) {
+      // Over the values, not the entries: a [key, value] array per series per scrape was a
+      // quarter of a scrape's garbage at 20,000 series (249 -> 190 scavenges in 80 scrapes).
+      for (const v of state.values.values()) {
         if (now - v.at > this.ttlMs) {
-          state.values.delete(k);
+          state.values.delete(v.key);
           this.series -= 1;
           continue;
         }
