@@ -50,8 +50,11 @@ export function createVeleroSource(ctx: InstanceContext, config: BackupConfig, v
   }
   const client = new KubeClient(connection);
   const base = `/apis/velero.io/v1/namespaces/${encodeURIComponent(v.namespace)}`;
-  const backups = new ListWatch<KubeObject>(client, `${base}/backups`, { log: ctx.log });
-  const schedules = new ListWatch<KubeObject>(client, `${base}/schedules`, { log: ctx.log });
+  // The API server sends a bookmark about every minute on a quiet watch: three minutes of
+  // nothing at all is a connection that died without closing (a partition, a NAT timeout).
+  const watchOptions = { log: ctx.log, idleMs: 180_000 };
+  const backups = new ListWatch<KubeObject>(client, `${base}/backups`, watchOptions);
+  const schedules = new ListWatch<KubeObject>(client, `${base}/schedules`, watchOptions);
   const sets = v.sets?.map((s) => ({
     name: s.name,
     schedule: s.schedule,
