@@ -127,14 +127,15 @@ export function cronInterval(expr: string, from: Date): number | Error {
     } else {
       try {
         const cron = new Cron(pattern, { timezone: tz ? (tz[1] as string) : 'UTC', paused: true });
-        const runs = cron.nextRuns(2_000, from);
+        // One run at a time, up to the horizon: a daily schedule needs 400 runs, not 2,000.
         let gap = 0;
         const horizon = from.getTime() + 400 * 86_400_000;
-        for (let i = 1; i < runs.length; i++) {
-          const a = (runs[i - 1] as Date).getTime();
-          const b = (runs[i] as Date).getTime();
-          if (a > horizon) break;
-          gap = Math.max(gap, b - a);
+        let prev = cron.nextRun(from);
+        for (let i = 0; prev && prev.getTime() <= horizon && i < 2_000; i++) {
+          const next = cron.nextRun(prev);
+          if (!next) break;
+          gap = Math.max(gap, next.getTime() - prev.getTime());
+          prev = next;
         }
         result = gap > 0 ? gap : new Error(`"${expr}": the schedule does not run twice in the next 400 days`);
       } catch (err) {
