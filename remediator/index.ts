@@ -63,8 +63,7 @@ export function ownContainerIds(): string[] {
 async function kubeClientFor(config: RemediatorConfig) {
   const { KubeClient } = await import('../collector/kube/client.js');
   const { resolveConnection } = await import('../collector/kube/connection.js');
-  const k = config.kubernetes;
-  return new KubeClient(resolveConnection({ ...(k.kubeconfig ? { kubeconfig: k.kubeconfig } : {}), ...(k.context ? { context: k.context } : {}) }));
+  return new KubeClient(resolveConnection(config.kubernetes));
 }
 
 export async function startRemediator(

@@ -4,6 +4,7 @@
  * which escalation ladder.
  */
 import { Type } from '@sinclair/typebox';
+import { kubeConnectionFields } from '../collector/kube/connection-schema.js';
 import { Duration, Name, SecretFile, StringEnum } from '../collector/config/schema-types.js';
 
 export const ACTIONS = ['restart', 'redeploy', 'migrate'] as const;
@@ -325,8 +326,7 @@ export const remediatorSchema = Type.Object(
       Type.Object(
         {
           enabled: Type.Optional(Type.Boolean({ default: false, description: 'Drive Kubernetes workloads (services with kubernetes:, and alerts carrying kube-state-metrics\' namespace and deployment/statefulset/daemonset/pod labels).' })),
-          kubeconfig: Type.Optional(Type.String({ description: "A kubeconfig; unset: the pod's service account, else $KUBECONFIG, else ~/.kube/config." })),
-          context: Type.Optional(Type.String({ description: 'A context of the kubeconfig; unset: its current-context.' })),
+          ...kubeConnectionFields,
         },
         { additionalProperties: false, default: {}, description: 'The Kubernetes target (K3s): restart, redeploy and migrate through the API.' },
       ),
@@ -335,8 +335,7 @@ export const remediatorSchema = Type.Object(
       Type.Object(
         {
           enabled: Type.Optional(Type.Boolean({ default: false, description: 'Act only while holding the Lease: several replicas (or a rolling update\'s overlap) never act twice.' })),
-          kubeconfig: Type.Optional(Type.String({ description: "A kubeconfig; unset: the pod's service account, else $KUBECONFIG, else ~/.kube/config." })),
-          context: Type.Optional(Type.String({ description: 'A context of the kubeconfig; unset: its current-context.' })),
+          ...kubeConnectionFields,
           namespace: Type.Optional(Type.String({ description: "The Lease's namespace; unset: the pod's own (or the context's), else default." })),
           lease_name: Type.Optional(Type.String({ default: 'homestation-remediator', description: 'The coordination.k8s.io Lease all replicas share.' })),
           identity: Type.Optional(Type.String({ description: 'This replica in the Lease; unset: $POD_NAME, else the hostname and a random suffix.' })),

@@ -1,5 +1,6 @@
 /** Config schema of the backup exporter: one instance watches one source. */
 import { Type } from '@sinclair/typebox';
+import { kubeConnectionFields } from '../../collector/kube/connection-schema.js';
 import { Duration, Name, Secret, SecretFile, StringEnum } from '../../collector/config/schema-types.js';
 import { VERIFY_MODES, type VerifyMode } from './verify-file.js';
 
@@ -163,13 +164,7 @@ const files = Type.Object(
 
 const velero = Type.Object(
   {
-    kubeconfig: Type.Optional(
-      Type.String({
-        description:
-          'A kubeconfig file (K3s: /etc/rancher/k3s/k3s.yaml). Unset: the pod\'s service account when HomeStation runs in the cluster, else $KUBECONFIG, else ~/.kube/config.',
-      }),
-    ),
-    context: Type.Optional(Type.String({ description: "A context of the kubeconfig; unset: its current-context." })),
+    ...kubeConnectionFields,
     namespace: Type.Optional(Type.String({ default: 'velero', description: "Velero's namespace (where its Backups and Schedules are)." })),
     sets: Type.Optional(
       Type.Array(

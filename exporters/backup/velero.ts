@@ -43,7 +43,7 @@ export function veleroError(err: Error, namespace: string): ExporterError {
 export function createVeleroSource(ctx: InstanceContext, config: BackupConfig, v: VeleroConfig): StreamInstance {
   let connection;
   try {
-    connection = resolveConnection({ ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}), ...(v.context ? { context: v.context } : {}) });
+    connection = resolveConnection(v);
   } catch (err) {
     if (err instanceof KubeConfigError) throw new ExporterError('other', err.message, { hint: 'set velero.kubeconfig to a readable kubeconfig, or run HomeStation in the cluster with a service account' });
     throw err;

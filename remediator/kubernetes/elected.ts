@@ -24,7 +24,7 @@ export interface Elected<R extends { stop(): Promise<void> }> {
 
 export function startElected<R extends { stop(): Promise<void> }>(config: RemediatorConfig, start: () => Promise<R>, log: Logger): Elected<R> {
   const le = config.leader_election;
-  const connection = resolveConnection({ ...(le.kubeconfig ? { kubeconfig: le.kubeconfig } : {}), ...(le.context ? { context: le.context } : {}) });
+  const connection = resolveConnection(le);
   const client = new KubeClient(connection);
   const namespace = le.namespace ?? connection.namespace ?? 'default';
   let running: R | undefined;
