@@ -13,7 +13,7 @@
  */
 import type { Logger } from 'pino';
 import { BodyBuffer } from './body-buffer.js';
-import type { MetricSpec, Sample } from './contract.js';
+import { RENDERED, type MetricSpec, type Sample } from './contract.js';
 
 export interface SampleSource {
   readonly exporter: string;
@@ -58,13 +58,13 @@ function labelsMatch(spec: MetricSpec, labels: Readonly<Record<string, string>>)
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
- * A sample object's line, kept on the object while it lives: an exporter that keeps
- * its sample objects across scrapes (a pull instance's last collection; the MQTT
- * state's values, updated in place) has a series rendered again only when its value
- * changed. A symbol property, not a WeakMap: a WeakMap of 30,000 entries cost more in
- * lookups and garbage collection than the lines it saved.
+ * A sample object's line, kept on the object while it lives (under RENDERED, which kept
+ * samples declare when made: see contract.ts): an exporter that keeps its sample
+ * objects across scrapes (a pull instance's last collection; the MQTT state's values,
+ * updated in place) has a series rendered again only when its value changed. A symbol
+ * property, not a WeakMap: a WeakMap of 30,000 entries cost more in lookups and
+ * garbage collection than the lines it saved.
  */
-const RENDERED = Symbol('homestation.rendered');
 type Keeps = { [RENDERED]?: Rendered };
 
 /** A family's series of the current scrape: `items[0..n)`, the array kept across scrapes. */

@@ -5,7 +5,7 @@
  * exporter's own counters. A series budget caps what new devices can add.
  */
 import type { Logger } from 'pino';
-import type { Sample } from '../../collector/contract.js';
+import { RENDERED, type Sample } from '../../collector/contract.js';
 import { M } from './metrics.js';
 
 /**
@@ -26,6 +26,8 @@ class Value {
     /** Milliseconds; values expire ttl after this. */
     public at: number,
   ) {}
+  /** The exposition's line for this value (see RENDERED). */
+  [RENDERED]: unknown = undefined;
 }
 
 /** A series' sample, kept for the life of the series and updated in place at each snapshot. */
@@ -33,6 +35,7 @@ interface Kept {
   readonly metric: string;
   readonly labels: Readonly<Record<string, string>>;
   value: number;
+  [RENDERED]: unknown;
 }
 
 /**
@@ -42,7 +45,7 @@ interface Kept {
  */
 function keep(kept: Map<string, Kept>, key: string, metric: string, value: number, labels: Readonly<Record<string, string>>): Kept {
   let k = kept.get(key);
-  if (k === undefined || k.labels !== labels) kept.set(key, (k = { metric, labels, value }));
+  if (k === undefined || k.labels !== labels) kept.set(key, (k = { metric, labels, value, [RENDERED]: undefined }));
   else k.value = value;
   return k;
 }
