@@ -18,18 +18,9 @@
  * Measured side by side: idle at 60 s 68-74 -> 64 MB, 20,000 series peak 111-118 ->
  * 99-110 MB, every exporter 102 -> 94 MB (docs/benchmarks.md).
  *
- * And one V8 setting made here, before any module of ours loads (so not on the `#!`
- * line, which has no room left): node's CommonJS export lexer (cjs-module-lexer's
- * `parseSource`, run on each CommonJS package an ES module imports) is not given to
- * the optimizing compiler. That one large function was optimized four times while
- * HomeStation started, 80-160 ms of compiler time each on V8's background threads,
- * and the compiler's memory for it set the process's peak RSS: with an MQTT config,
- * start-up peak 80-84 -> 70-71 MB and start-up CPU 0.9-1.2 -> 0.6-0.75 s (measured;
- * docs/benchmarks.md). The lexer runs only while modules load, and start-up took less
- * CPU without its optimized code, not more. A no-op on a node whose lexer is named
- * otherwise.
+ * And V8 settings made before any module of ours loads (so not on the `#!` line,
+ * which has no room left): see v8-settings.ts.
  */
-import { setFlagsFromString } from 'node:v8';
+import './v8-settings.js';
 
-setFlagsFromString('--turbo-filter=-parseSource');
 await import('./commands.js');

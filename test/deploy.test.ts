@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkTiming, groupWaitFor } from '../collector/check-timing.js';
 import { parse } from 'yaml';
@@ -138,6 +138,17 @@ describe('deploy configs', () => {
     // Without cli.ts's setting, loading the commands' modules makes the lexer hot.
     expect(traced('commands.js').length).toBeGreaterThan(0);
     expect(traced('cli.js')).toEqual([]);
+  });
+
+  it('the CLI replaces no function on the stack (no OSR): a long loop runs unoptimized until its next call', () => {
+    const loop = 'let s = 0; for (let i = 0; i < 3e7; i++) s += i % 7; console.log(s);';
+    const osr = (before: string) => {
+      const res = spawnSync(process.execPath, ['--trace-opt', '--input-type=module', '-e', before + loop], { encoding: 'utf8' });
+      expect(res.status).toBe(0);
+      return res.stdout.split('\n').filter((l) => /\bOSR\b/.test(l));
+    };
+    expect(osr('').length).toBeGreaterThan(0);
+    expect(osr(`await import(${JSON.stringify(pathToFileURL(join(root, 'dist/collector/v8-settings.js')).href)});`)).toEqual([]);
   });
 
   it('homestation check-timing prints the budget and fails when it does not fit', () => {
