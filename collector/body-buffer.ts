@@ -1,83 +1,123 @@
 /**
- * The /metrics body written straight into a Buffer that is reused from scrape to
+ * The /metrics body written straight into Buffers that are reused from scrape to
  * scrape. Joining the lines into one string made a new body-sized string per scrape
  * (3.6 MB at 20,000 series) in V8's large-object space, then a Buffer copy of it for
  * the socket or gzip: dozens of such strings were alive between two major GCs (86 MB
  * of large-object space after 80 scrapes, see docs/benchmarks.md, bench:scrape).
  * Written here, a scrape makes no body-sized garbage at all, and writing each line
- * into the buffer is faster than the join and the copy.
+ * into a buffer is faster than the join and the copy.
+ *
+ * The body is a list of chunks, not one buffer: a body that outgrows what it has gets
+ * another chunk, where one buffer was copied into one twice its size, leaving the old
+ * one (touched memory) until a GC: while series arrive, each scrape grew it again,
+ * and those copies set the peak RSS at 20,000 series (bench:scrape).
  */
 
-/** A growable byte buffer of UTF-8 text. */
-export class BodyBuffer {
-  private buf: Buffer;
-  private len = 0;
+/** A chunk's size: large enough that a scrape of 20,000 series is about 30 of them. */
+export const CHUNK_BYTES = 128 * 1024;
 
-  constructor(capacity = 64 * 1024) {
+/** A growable list of byte chunks of UTF-8 text; a string is never split across two. */
+export class BodyBuffer {
+  /** Kept across resets; `[0, used)` hold the body, the last of them being written. */
+  private readonly kept: Buffer[] = [];
+  /** Bytes in each chunk before the current one. */
+  private readonly filled: number[] = [];
+  private used = 1;
+  private cur: Buffer;
+  private len = 0;
+  /** Bytes in the chunks before the current one. */
+  private before = 0;
+
+  constructor(private readonly chunkBytes = CHUNK_BYTES) {
     // Off the pool: a body is long-lived and large, not a small slice.
-    this.buf = Buffer.allocUnsafeSlow(capacity);
+    this.cur = Buffer.allocUnsafeSlow(chunkBytes);
+    this.kept.push(this.cur);
   }
 
+  /** Bytes held (written or not) by the chunks kept. */
   get capacity(): number {
-    return this.buf.length;
+    let n = 0;
+    for (const c of this.kept) n += c.length;
+    return n;
   }
 
   get length(): number {
-    return this.len;
+    return this.before + this.len;
   }
 
   /** Appends `s` as UTF-8. */
   write(s: string): void {
     // A UTF-16 code unit is at most 3 bytes of UTF-8: measure exactly only when that may not fit.
-    if (this.buf.length - this.len < s.length * 3) this.ensure(Buffer.byteLength(s));
-    this.len += this.buf.write(s, this.len);
+    if (this.cur.length - this.len < s.length * 3) this.room(Buffer.byteLength(s));
+    this.len += this.cur.write(s, this.len);
   }
 
   /** Appends `s` and a newline. */
   line(s: string): void {
-    if (this.buf.length - this.len < s.length * 3 + 1) this.ensure(Buffer.byteLength(s) + 1);
-    this.len += this.buf.write(s, this.len);
-    this.buf[this.len++] = 0x0a;
+    if (this.cur.length - this.len < s.length * 3 + 1) this.room(Buffer.byteLength(s) + 1);
+    this.len += this.cur.write(s, this.len);
+    this.cur[this.len++] = 0x0a;
   }
 
-  /** The bytes written so far: a view, valid until the buffer is written again or reset. */
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.len);
+  /** The bytes written so far, in order: views, valid until the buffer is written again or reset. */
+  chunks(): Buffer[] {
+    const out: Buffer[] = [];
+    for (let i = 0; i < this.used - 1; i++) {
+      // A chunk left empty (the first string did not fit in it) is not sent.
+      if ((this.filled[i] as number) > 0) out.push((this.kept[i] as Buffer).subarray(0, this.filled[i]));
+    }
+    if (this.len > 0 || out.length === 0) out.push(this.cur.subarray(0, this.len));
+    return out;
   }
 
   reset(): void {
+    this.used = 1;
+    this.cur = this.kept[0] as Buffer;
     this.len = 0;
+    this.before = 0;
+  }
+
+  /** Lets go of the chunks this body did not use (a body smaller than the last). */
+  trim(): void {
+    this.kept.length = this.used;
+    this.filled.length = this.used - 1;
   }
 
   toString(): string {
-    return this.buf.toString('utf8', 0, this.len);
+    return Buffer.concat(this.chunks()).toString('utf8');
   }
 
-  private ensure(extra: number): void {
-    if (this.buf.length - this.len >= extra) return;
-    let size = this.buf.length * 2;
-    while (size - this.len < extra) size *= 2;
-    const next = Buffer.allocUnsafeSlow(size);
-    this.buf.copy(next, 0, 0, this.len);
-    this.buf = next;
+  /** The next chunk with `bytes` free: a kept one, or a new one (larger for a larger string). */
+  private room(bytes: number): void {
+    if (this.cur.length - this.len >= bytes) return;
+    this.filled[this.used - 1] = this.len;
+    this.before += this.len;
+    let next = this.kept[this.used];
+    if (next === undefined || next.length < bytes) {
+      next = Buffer.allocUnsafeSlow(Math.max(this.chunkBytes, bytes));
+      this.kept[this.used] = next;
+    }
+    this.used += 1;
+    this.cur = next;
+    this.len = 0;
   }
 }
 
 /** A body being served: its bytes, and `release` once they are on the wire (or not needed). */
 export interface Body {
-  readonly bytes: Buffer;
+  /** The bytes in order (one chunk for a small body). */
+  readonly chunks: readonly Buffer[];
+  readonly length: number;
   release(): void;
 }
 
 /**
  * Buffers handed out per scrape and taken back when the response is done, so that a
  * scrape that overlaps another never writes into a body still being sent. One is kept
- * idle (two scrapers at once are rare); one much larger than the last body is let go.
+ * idle (two scrapers at once are rare), holding no more chunks than its last body used.
  */
 export class BodyPool {
   private idle: BodyBuffer | undefined;
-  /** The last body's size, to size a new buffer without regrowing it line by line. */
-  private lastLength = 0;
 
   acquire(): BodyBuffer {
     const b = this.idle;
@@ -86,13 +126,12 @@ export class BodyPool {
       b.reset();
       return b;
     }
-    return new BodyBuffer(Math.max(64 * 1024, Math.ceil(this.lastLength * 1.25)));
+    return new BodyBuffer();
   }
 
   release(b: BodyBuffer): void {
-    this.lastLength = b.length;
-    // A buffer grown for a body four times larger than today's is not kept (series went away).
-    const oversized = b.capacity > 1024 * 1024 && b.capacity > 4 * b.length;
-    if (!this.idle && !oversized) this.idle = b;
+    if (this.idle) return;
+    b.trim();
+    this.idle = b;
   }
 }

@@ -131,7 +131,8 @@ export function buildExposition(
     }
     let released = false;
     return {
-      bytes: out.bytes(),
+      chunks: out.chunks(),
+      length: out.length,
       release() {
         if (released) return;
         released = true;
@@ -146,7 +147,7 @@ export function buildExposition(
     async text() {
       const b = await body();
       try {
-        return b.bytes.toString('utf8');
+        return Buffer.concat(b.chunks).toString('utf8');
       } finally {
         b.release();
       }

@@ -4,7 +4,9 @@
  * already shrinks it several times at little CPU. Small bodies go as they are.
  */
 import { promisify } from 'node:util';
-import { constants, gzip } from 'node:zlib';
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { constants, createGzip, gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Body } from '../body-buffer.js';
 
@@ -32,18 +34,35 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
  */
 export async function sendExposition(req: FastifyRequest, reply: FastifyReply, body: string | Body, contentType: string): Promise<FastifyReply> {
   reply.type(contentType).header('vary', 'Accept-Encoding');
-  const pooled = typeof body === 'string' ? undefined : body;
-  const payload = typeof body === 'string' ? body : body.bytes;
-  if (payload.length < MIN_BYTES || !acceptsGzip(req.headers['accept-encoding'])) {
+  if (typeof body === 'string') {
+    if (body.length < MIN_BYTES || !acceptsGzip(req.headers['accept-encoding'])) return reply.send(body);
+    return reply.header('content-encoding', 'gzip').send(await gzipAsync(body, { level: constants.Z_BEST_SPEED }));
+  }
+  if (body.length < MIN_BYTES || !acceptsGzip(req.headers['accept-encoding'])) {
     // 'close' follows the last byte written, or an aborted request.
-    if (pooled) reply.raw.once('close', () => pooled.release());
-    return reply.send(payload);
+    reply.raw.once('close', () => body.release());
+    if (body.chunks.length === 1) return reply.send(body.chunks[0]);
+    // The chunks as they are, one after another, with the length known: no copy of the body.
+    return reply.header('content-length', body.length).send(Readable.from(body.chunks, { objectMode: false }));
   }
   let gz: Buffer;
   try {
-    gz = await gzipAsync(payload, { level: constants.Z_BEST_SPEED });
+    gz = await gzipChunks(body.chunks);
   } finally {
-    pooled?.release();
+    body.release();
   }
   return reply.header('content-encoding', 'gzip').send(gz);
+}
+
+/** What zlib.gzip does for one buffer (a Gzip stream written, its output joined), for several. */
+async function gzipChunks(chunks: readonly Buffer[]): Promise<Buffer> {
+  if (chunks.length === 1) return gzipAsync(chunks[0] as Buffer, { level: constants.Z_BEST_SPEED });
+  const gz = createGzip({ level: constants.Z_BEST_SPEED });
+  const out: Buffer[] = [];
+  gz.on('data', (c: Buffer) => out.push(c));
+  const done = once(gz, 'end');
+  for (const c of chunks) gz.write(c);
+  gz.end();
+  await done;
+  return Buffer.concat(out);
 }
