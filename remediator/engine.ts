@@ -104,6 +104,10 @@ export const SUPPRESSIONS = [
 ] as const;
 export type Suppression = (typeof SUPPRESSIONS)[number];
 
+/** The chat's line for a service back after a step of its ladder. */
+const backAfter = (service: string, action: string, seconds: number, since: string) =>
+  `${service} is back after ${action}, ${seconds.toFixed(1)} s after it failed (${since.replace(/_/g, ' ')})`;
+
 /** A counting semaphore: the global cap on concurrent actions. */
 class Semaphore {
   private waiting: (() => void)[] = [];
@@ -561,6 +565,18 @@ export class Engine {
     }
   }
 
+  /** Seconds from the alert's start to now: the recovery time an incident is measured by. */
+  private sinceAlert(incident: Incident): number {
+    return (this.now() - incident.alertStartsAt) / 1000;
+  }
+
+  /** The incident recovered `seconds` after its alert began: observed, recorded, and said when there is a `message`. */
+  private recovered(incident: Incident, service: string, reason: string, seconds: number, message?: string): void {
+    this.metrics.recovery.observe({ service, since: incident.since }, seconds);
+    this.finish(incident, 'recovered', reason, seconds);
+    if (message !== undefined) void this.notifier.notify({ kind: 'recovered', service, incidentId: incident.id, message });
+  }
+
   private finish(incident: Incident, state: 'recovered' | 'failed' | 'refused' | 'resolved', reason: string, recoverySeconds: number | null = null): void {
     this.journal.closeIncident(incident.id, state, reason, this.now(), recoverySeconds);
     // Every incident's message ends in its outcome, also where no more telling message follows (a dry run, a resolved alert).
@@ -671,10 +687,8 @@ export class Engine {
       this.escalate(service.name, 'ladder_exhausted', incident.id, `${service.name}'s container was removed and could not be created again: ${check.detail}; needs a human`);
       return;
     }
-    const seconds = (this.now() - incident.alertStartsAt) / 1000;
-    this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
-    this.finish(incident, 'recovered', 'recreated from the recorded configuration', seconds);
-    void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name}'s container was gone; created again from its last good configuration, back ${seconds.toFixed(1)} s after it failed` });
+    const seconds = this.sinceAlert(incident);
+    this.recovered(incident, service.name, 'recreated from the recorded configuration', seconds, `${service.name}'s container was gone; created again from its last good configuration, back ${seconds.toFixed(1)} s after it failed`);
   }
 
   private async actInSpan(incident: Incident, service: ServiceConfig, ladder: readonly StepConfig[], dryRun: boolean): Promise<void> {
@@ -751,10 +765,8 @@ export class Engine {
     }
     this.record(incident, 'check', 'before', before.ok ? 'ok' : 'failed', before.detail);
     if (before.ok && service.probe && withDependency.length) {
-      const seconds = (this.now() - incident.alertStartsAt) / 1000;
-      this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
-      this.finish(incident, 'recovered', `back with its dependency ${withDependency.join(', ')}; not restarted itself`, seconds);
-      void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back with its dependency ${withDependency.join(', ')}, ${seconds.toFixed(1)} s after it failed; it was not restarted itself` });
+      const seconds = this.sinceAlert(incident);
+      this.recovered(incident, service.name, `back with its dependency ${withDependency.join(', ')}; not restarted itself`, seconds, `${service.name} is back with its dependency ${withDependency.join(', ')}, ${seconds.toFixed(1)} s after it failed; it was not restarted itself`);
       return;
     }
     // A migrate asked for by hand is a planned move: a healthy service is moved too.
@@ -845,10 +857,8 @@ export class Engine {
         this.metrics.actions.inc({ action: step.action, result: check.ok ? 'ok' : 'failed', service: service.name });
         this.record(incident, 'check', 'after', check.ok ? 'ok' : 'failed', check.detail);
         if (check.ok) {
-          const seconds = (this.now() - incident.alertStartsAt) / 1000;
-          this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
-          this.finish(incident, 'recovered', `${step.action} (attempt ${attempt})`, seconds);
-          void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back after ${step.action}, ${seconds.toFixed(1)} s after it failed (${incident.since.replace(/_/g, ' ')})` });
+          const seconds = this.sinceAlert(incident);
+          this.recovered(incident, service.name, `${step.action} (attempt ${attempt})`, seconds, backAfter(service.name, step.action, seconds, incident.since));
           return;
         }
       }
@@ -888,11 +898,9 @@ export class Engine {
         if (outcome.check.ok) {
           const now = await this.drv(service).find(service).catch(() => undefined);
           if (now) await this.recordSpec(service, now.id);
-          const seconds = (this.now() - incident.alertStartsAt) / 1000;
+          const seconds = this.sinceAlert(incident);
           if (graph && step.action !== 'migrate') await this.restartDependents(incident, service, step.action, graph);
-          this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
-          this.finish(incident, 'recovered', `${step.action} (attempt ${attempt})${outcome.rolledBack ? ', previous container put back' : ''}`, seconds);
-          void this.notifier.notify({ kind: 'recovered', service: service.name, incidentId: incident.id, message: `${service.name} is back after ${step.action}, ${seconds.toFixed(1)} s after it failed (${incident.since.replace(/_/g, ' ')})` });
+          this.recovered(incident, service.name, `${step.action} (attempt ${attempt})${outcome.rolledBack ? ', previous container put back' : ''}`, seconds, backAfter(service.name, step.action, seconds, incident.since));
           return;
         }
         target = (await this.drv(service).find(service).catch(() => undefined)) ?? target;
@@ -1119,9 +1127,7 @@ export class Engine {
     }
     this.record(incident, 'check', 'after restart of the remediator', health.ok ? 'ok' : 'failed', health.detail);
     if (health.ok) {
-      const seconds = (this.now() - incident.alertStartsAt) / 1000;
-      this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
-      return this.finish(incident, 'recovered', 'found recovered after the remediator restarted', seconds);
+      return this.recovered(incident, service.name, 'found recovered after the remediator restarted', this.sinceAlert(incident));
     }
     const { max_actions, window } = this.config.rate_limit;
     const recent = this.journal.actionsSince(service.name, this.now() - window);
@@ -1156,9 +1162,7 @@ export class Engine {
     this.record(incident, 'check', 'after restart of the remediator', check.ok ? 'ok' : 'failed', check.detail);
     // Without a probe, "running" proves nothing while the interrupted stop may still be under way.
     if (check.ok && (restarted || service.probe)) {
-      const seconds = (this.now() - incident.alertStartsAt) / 1000;
-      this.metrics.recovery.observe({ service: service.name, since: incident.since }, seconds);
-      this.finish(incident, 'recovered', 'found recovered after the remediator restarted', seconds);
+      this.recovered(incident, service.name, 'found recovered after the remediator restarted', this.sinceAlert(incident));
       return;
     }
     const { max_actions, window } = this.config.rate_limit;
