@@ -3,7 +3,10 @@
  * mqtt2prometheus (Debian's prometheus-mqtt-exporter, in Go) in the same run, same
  * broker, same devices: D zigbee2mqtt-style devices x 4 fields, one message each, then
  * 40 scrapes of /metrics one after another, without and with `Accept-Encoding: gzip`
- * (Prometheus always asks for gzip). Figures: scrape p50/p99, body size, RSS after the
+ * (Prometheus always asks for gzip), after WARMUP scrapes that are timed apart: the
+ * first scrapes after a load run while V8 still compiles the scrape path (in
+ * HomeStation; the Go reference has no such phase), once per process start, and are
+ * printed as the cold scrapes. Figures: scrape p50/p99, body size, RSS after the
  * scrapes and peak RSS (VmHWM) of each process; the p99 ratio against the reference.
  * Sizes: 500, 5,000 and 50,000 devices (2,000, 20,000, 200,000 series);
  * DEVICES=5000 runs one. Then Home Assistant with 5,306 entities (HA=N sets the
@@ -23,6 +26,8 @@ import { spawnHomestation } from './launch.js';
 /** DEVICES=0 with HA=N: Home Assistant alone. */
 const SIZES = process.env.DEVICES !== undefined ? [Number(process.env.DEVICES)].filter((d) => d > 0) : [500, 5_000, 50_000];
 const SCRAPES = 40;
+/** Scrapes before the timed ones, their times printed apart (see above). */
+const WARMUP = 5;
 const FIELDS = ['battery', 'humidity', 'linkquality', 'temperature'];
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,6 +71,13 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 function heapOf(text: string): string {
   const v = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 1048576;
   return `V8 heap used ${v('nodejs_heap_size_used_bytes').toFixed(0)} of ${v('nodejs_heap_size_total_bytes').toFixed(0)} MB, external ${v('nodejs_external_memory_bytes').toFixed(0)} MB`;
+}
+
+/** WARMUP scrapes of `url` (plain, then gzip, as the timed ones go), their times in order. */
+async function warmUp(url: string): Promise<string> {
+  const times: string[] = [];
+  for (let i = 0; i < WARMUP; i++) times.push((await get(url, i % 2 === 1)).ms.toFixed(0));
+  return `cold scrapes ${times.join(', ')} ms`;
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)] as number;
@@ -134,6 +146,7 @@ async function size(devices: number): Promise<void> {
     out(`${devices} devices x 4 fields = ${devices * 4} series; ${SCRAPES} scrapes each, one after another`);
     const hs = procs[0]!;
     out(`  homestation before the scrapes: RSS ${rss(hs.child.pid!, 'VmRSS').toFixed(0)} MB, peak ${rss(hs.child.pid!, 'VmHWM').toFixed(0)} MB; ${heapOf((await get(hs.url, false)).text)}`);
+    for (const p of procs) out(`  ${p.name.padEnd(16)} ${await warmUp(p.url)}, then the timed ones:`);
     const p99 = new Map<string, number>();
     for (const gzip of [false, true]) {
       for (const p of procs) {
@@ -210,6 +223,7 @@ async function homeAssistant(entities: number, devices: number): Promise<void> {
     await sleep(1000);
     out(`Home Assistant: ${entities} entities over ${devices} devices, ${SCRAPES} scrapes each way, 20 state changes/s`);
     out(`  before the scrapes: RSS ${rss(child.pid!, 'VmRSS').toFixed(0)} MB, peak ${startPeak.toFixed(0)} MB; ${heapOf((await get(url, false)).text)}`);
+    out(`  homestation      ${await warmUp(url)}, then the timed ones:`);
     for (const gzip of [false, true]) {
       const times: number[] = [];
       let bytes = 0;
