@@ -29,15 +29,13 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
 }
 
 /**
- * Sends the exposition: a string, or a pooled body (collector/body-buffer.ts) that is
- * released once gzip has read it or the response is done with it.
+ * Sends the exposition: a string (the remediator's registry), or a pooled body
+ * (collector/body-buffer.ts) that is released once gzip has read it or the response is
+ * done with it.
  */
-export async function sendExposition(req: FastifyRequest, reply: FastifyReply, body: string | Body, contentType: string): Promise<FastifyReply> {
+export async function sendExposition(req: FastifyRequest, reply: FastifyReply, text: string | Body, contentType: string): Promise<FastifyReply> {
   reply.type(contentType).header('vary', 'Accept-Encoding');
-  if (typeof body === 'string') {
-    if (body.length < MIN_BYTES || !acceptsGzip(req.headers['accept-encoding'])) return reply.send(body);
-    return reply.header('content-encoding', 'gzip').send(await gzipAsync(body, { level: constants.Z_BEST_SPEED }));
-  }
+  const body = typeof text === 'string' ? bodyOf(text) : text;
   if (body.length < MIN_BYTES || !acceptsGzip(req.headers['accept-encoding'])) {
     // 'close' follows the last byte written, or an aborted request.
     reply.raw.once('close', () => body.release());
@@ -52,6 +50,12 @@ export async function sendExposition(req: FastifyRequest, reply: FastifyReply, b
     body.release();
   }
   return reply.header('content-encoding', 'gzip').send(gz);
+}
+
+/** A string as a body of one chunk, with nothing to release. */
+function bodyOf(text: string): Body {
+  const bytes = Buffer.from(text, 'utf8');
+  return { chunks: [bytes], length: bytes.length, release: () => {} };
 }
 
 /** What zlib.gzip does for one buffer (a Gzip stream written, its output joined), for several. */
