@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startDaemon } from '../helpers/cli.js';
@@ -211,6 +211,10 @@ exporters:
       r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans)),
     );
     const attrs = (s: Span) => Object.fromEntries(s.attributes.map((a) => [a.key, a.value.stringValue]));
+    // The resource: OTEL_SERVICE_NAME over the default name, and the host it runs on.
+    const resources = (received as { resourceSpans: { resource: { attributes: Attr[] } }[] }[]).flatMap((r) => r.resourceSpans.map((rs) => rs.resource));
+    expect(resources.length).toBeGreaterThan(0);
+    for (const r of resources) expect(Object.fromEntries(r.attributes.map((a) => [a.key, a.value.stringValue]))).toMatchObject({ 'service.name': 'hs-test', 'host.name': hostname() });
     expect(spans.map((s) => s.name).sort()).toEqual(['collect backup/broken', 'collect backup/fine']);
     const fine = spans.find((s) => s.name === 'collect backup/fine')!;
     const broken = spans.find((s) => s.name === 'collect backup/broken')!;

@@ -91,6 +91,11 @@ remediator:
     const spans: Span[] = (received as { resourceSpans: { scopeSpans: { spans: Span[] }[] }[] }[]).flatMap((r) =>
       r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans)),
     );
+    // No OTEL_SERVICE_NAME here: the default name.
+    const names = (received as { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] } }[] }[]).flatMap((r) =>
+      r.resourceSpans.map((rs) => rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue),
+    );
+    expect(new Set(names)).toEqual(new Set(['homestation']));
     const incidentSpan = spans.filter((s) => s.name === 'remediate web').find((s) => s.attributes.some((a) => a.key === 'homestation.outcome' && a.value.stringValue === 'recovered'));
     expect(incidentSpan).toBeDefined();
     const child = spans.find((s) => s.name === 'restart web' && s.parentSpanId === incidentSpan!.spanId);
