@@ -34,16 +34,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const rss = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
-/** One GET, the whole body read (and not decompressed: the time is the server's and the wire's). */
-function get(url: string, gzip: boolean): Promise<{ ms: number; bytes: number; text: string }> {
+/**
+ * One GET, the whole body read (not decompressed: the time is the server's and the
+ * wire's). The body is kept as text only when asked: a timed scrape counts its bytes
+ * and drops each chunk, as a streaming scraper does. Joining and decoding every 4 MB
+ * body left this process (the client, and the fake Home Assistant beside it) a
+ * mark-compact GC during some timed scrapes: the 40.8 ms Home Assistant p99 of one run
+ * was this process's 8.5 ms pause and marking, while HomeStation (--trace-gc) ran
+ * only sub-millisecond scavenges (docs/benchmarks.md).
+ */
+function get(url: string, gzip: boolean, asText = false): Promise<{ ms: number; bytes: number; text: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const req = request(url, { headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let bytes = 0;
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (asText) chunks.push(c);
+      });
       res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ ms: performance.now() - t0, bytes: body.length, text: gzip ? '' : body.toString('utf8') });
+        const ms = performance.now() - t0;
+        resolve({ ms, bytes, text: asText && !gzip ? Buffer.concat(chunks).toString('utf8') : '' });
       });
       res.on('error', reject);
     });
@@ -138,14 +150,14 @@ async function size(devices: number): Promise<void> {
     // Every message handled (a small read of each body, every 2 s: counting 200,000 series
     // by regex at every poll was slower than the ingest it waited for), then the series counted once.
     for (const p of procs) {
-      await waitFor(`${p.name} handling ${devices} messages`, async () => sumOf((await get(p.url, false)).text, p.handled) >= devices, 60_000 + devices * 12, 2000);
-      const series = (await get(p.url, false)).text.match(p.series)?.length ?? 0;
+      await waitFor(`${p.name} handling ${devices} messages`, async () => sumOf((await get(p.url, false, true)).text, p.handled) >= devices, 60_000 + devices * 12, 2000);
+      const series = (await get(p.url, false, true)).text.match(p.series)?.length ?? 0;
       if (series < devices * 4) throw new Error(`${p.name} has ${series} of ${devices * 4} series`);
     }
     await sleep(1000);
     out(`${devices} devices x 4 fields = ${devices * 4} series; ${SCRAPES} scrapes each, one after another`);
     const hs = procs[0]!;
-    out(`  homestation before the scrapes: RSS ${rss(hs.child.pid!, 'VmRSS').toFixed(0)} MB, peak ${rss(hs.child.pid!, 'VmHWM').toFixed(0)} MB; ${heapOf((await get(hs.url, false)).text)}`);
+    out(`  homestation before the scrapes: RSS ${rss(hs.child.pid!, 'VmRSS').toFixed(0)} MB, peak ${rss(hs.child.pid!, 'VmHWM').toFixed(0)} MB; ${heapOf((await get(hs.url, false, true)).text)}`);
     for (const p of procs) out(`  ${p.name.padEnd(16)} ${await warmUp(p.url)}, then the timed ones:`);
     const p99 = new Map<string, number>();
     for (const gzip of [false, true]) {
@@ -215,14 +227,14 @@ async function homeAssistant(entities: number, devices: number): Promise<void> {
     await waitFor('HomeStation listening', async () => (await get(url, false)).bytes > 0, 20_000);
     await waitFor(
       `every entity of ${entities} exported`,
-      async () => ((await get(url, false)).text.match(/^homestation_homeassistant_entity_info\{/gm)?.length ?? 0) >= entities,
+      async () => ((await get(url, false, true)).text.match(/^homestation_homeassistant_entity_info\{/gm)?.length ?? 0) >= entities,
       60_000,
       1000,
     );
     const startPeak = rss(child.pid!, 'VmHWM');
     await sleep(1000);
     out(`Home Assistant: ${entities} entities over ${devices} devices, ${SCRAPES} scrapes each way, 20 state changes/s`);
-    out(`  before the scrapes: RSS ${rss(child.pid!, 'VmRSS').toFixed(0)} MB, peak ${startPeak.toFixed(0)} MB; ${heapOf((await get(url, false)).text)}`);
+    out(`  before the scrapes: RSS ${rss(child.pid!, 'VmRSS').toFixed(0)} MB, peak ${startPeak.toFixed(0)} MB; ${heapOf((await get(url, false, true)).text)}`);
     out(`  homestation      ${await warmUp(url)}, then the timed ones:`);
     for (const gzip of [false, true]) {
       const times: number[] = [];
