@@ -5,7 +5,7 @@
  * recorded messages.
  */
 import picomatch from 'picomatch';
-import type { Sample } from '../../collector/contract.js';
+import { withLabels, type Sample } from '../../collector/contract.js';
 import { KeptSamples } from '../../collector/kept-samples.js';
 import { M } from './metrics.js';
 
@@ -230,9 +230,9 @@ export class HaModel {
     for (const entry of this.configEntries.values()) {
       const states = ENTRY_STATES.includes(entry.state) ? ENTRY_STATES : [...ENTRY_STATES, entry.state];
       const base = { entry_id: entry.entry_id, domain: entry.domain };
-      for (const state of states) out.push({ metric: M.entryState, labels: { ...base, state }, value: entry.state === state ? 1 : 0 });
+      for (const state of states) out.push({ metric: M.entryState, labels: withLabels(base, { state }), value: entry.state === state ? 1 : 0 });
       out.push({ metric: M.entryDisabled, labels: base, value: entry.disabled_by ? 1 : 0 });
-      if (entry.reason && entry.state !== 'loaded') out.push({ metric: M.entryReason, labels: { ...base, reason: entry.reason.slice(0, MAX_REASON) }, value: 1 });
+      if (entry.reason && entry.state !== 'loaded') out.push({ metric: M.entryReason, labels: withLabels(base, { reason: entry.reason.slice(0, MAX_REASON) }), value: 1 });
     }
     for (const a of this.areas.values()) out.push({ metric: M.areaInfo, labels: { area_id: a.area_id, name: a.name ?? '', floor_id: a.floor_id ?? '' }, value: 1 });
     for (const f of this.floors.values()) out.push({ metric: M.floorInfo, labels: { floor_id: f.floor_id, name: f.name ?? '', level: f.level === null || f.level === undefined ? '' : String(f.level) }, value: 1 });
@@ -329,7 +329,7 @@ export class HaModel {
     // A value is exported only while it is current: never for unavailable or unknown.
     if (!unavailable && !unknown && NUMERIC.test(s.state.trim())) {
       const unit = typeof s.attributes?.unit_of_measurement === 'string' ? s.attributes.unit_of_measurement : '';
-      out.push({ metric: M.value, labels: { ...labels, unit }, value: Number(s.state) });
+      out.push({ metric: M.value, labels: withLabels(labels, { unit }), value: Number(s.state) });
     }
     const reg = this.entities.get(s.entity_id);
     if (reg) {

@@ -5,7 +5,7 @@
  * exporter's own counters. A series budget caps what new devices can add.
  */
 import type { Logger } from 'pino';
-import { RENDERED, type Sample } from '../../collector/contract.js';
+import { RENDERED, withLabels, type Sample } from '../../collector/contract.js';
 import { M } from './metrics.js';
 
 /**
@@ -303,7 +303,7 @@ export class MqttState {
       return;
     }
     if (!this.room(1)) return;
-    d.values.set(k, new Value(k, metric, k === metric ? d.labels : { ...d.labels, ...labels }, value, at));
+    d.values.set(k, new Value(k, metric, k === metric ? d.labels : withLabels(d.labels, labels), value, at));
   }
 
   /** A renamed or removed device loses every series at once. */
@@ -341,7 +341,7 @@ export class MqttState {
       if (state.restarts !== undefined) out[n++] = keep(kept, 'r', M.restarts, state.restarts, labels);
       for (const [sensor, at] of state.sensors ?? []) {
         const key = `s:${sensor}`;
-        out[n++] = keep(kept, key, M.sensorLastSeen, at / 1000, kept.get(key)?.labels ?? { ...labels, sensor });
+        out[n++] = keep(kept, key, M.sensorLastSeen, at / 1000, kept.get(key)?.labels ?? withLabels(labels, { sensor }));
       }
       if (state.lastSeen !== undefined) out[n++] = keep(kept, 'l', M.lastSeen, state.lastSeen / 1000, labels);
       if (state.infoLabels) out[n++] = keep(kept, 'i', M.info, 1, state.infoLabels);

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { InstanceContext, Sample } from '../../collector/contract.js';
-import { ExporterError } from '../../collector/contract.js';
+import { ExporterError, withLabels } from '../../collector/contract.js';
 import { parseMounts, type Mount } from '../filesystem/parse-mounts.js';
 import { M } from './metrics.js';
 import { OneInFlight, parseStatfs, STATFS_FORMAT, type Statfs } from './probe.js';
@@ -72,7 +72,7 @@ export class MountWatch {
       this.say(m, `${path} is not mounted`);
       return out;
     }
-    out.push({ metric: M.info, labels: { ...labels, fstype: mounted.fstype, device: mounted.device }, value: 1 });
+    out.push({ metric: M.info, labels: withLabels(labels, { fstype: mounted.fstype, device: mounted.device }), value: 1 });
     const probe = await m.statfs.run('stat', ['-f', '--printf', STATFS_FORMAT, path], m.config.timeout);
     const answered = probe.ok ? parseStatfs(probe.stdout) : undefined;
     if (answered) m.last = answered;
