@@ -5,6 +5,7 @@ import { exposeSamples } from '../../test/helpers/exposition.js';
 import { homeassistant } from './index.js';
 import { M } from './metrics.js';
 import { HaModel, slim, type HaState } from './model.js';
+import type { Sample } from '../../collector/contract.js';
 
 const dump = Object.values(JSON.parse(readFileSync(new URL('./fixtures/ha-states-excerpt-hass-dash.json', import.meta.url), 'utf8')) as Record<string, HaState>);
 const noFilters = { includeDomains: [], excludeDomains: [], includeEntities: [], excludeEntities: [], includeIntegrations: [], excludeIntegrations: [] };
@@ -118,6 +119,62 @@ describe('Home Assistant model: series kept between scrapes', () => {
     // An entity removed goes at once; one added comes in order.
     m.stateChanged(other, null);
     expect(of(m.snapshot(true, 0), other)).toEqual([]);
+  });
+});
+
+describe('Home Assistant model: all states read again (resync, last_reported refresh)', () => {
+  const none = { includeDomains: [], excludeDomains: [], includeEntities: [], excludeEntities: [], includeIntegrations: [], excludeIntegrations: [] };
+  const state = (i: number, over: Partial<HaState> = {}): HaState => ({
+    entity_id: `sensor.s${i}`,
+    state: String(20 + i),
+    attributes: { unit_of_measurement: '°C', device_class: 'temperature', friendly_name: `S ${i}` },
+    last_changed: '2026-11-26T10:00:00+00:00',
+    last_reported: '2026-11-26T10:00:00+00:00',
+    ...over,
+  });
+  const series = (samples: readonly Sample[], id: string) => samples.filter((s) => s.labels?.entity_id === id);
+
+  it('keeps the series of a state that only reported again, with the new last_reported; makes the changed ones anew', () => {
+    const m = new HaModel(none, 1000);
+    m.setStates([state(0), state(1), state(2)]);
+    const first = m.snapshot(true, 0);
+    const later = '2026-11-26T10:05:00+00:00';
+    // s0 reported the same value again, s1 changed, s2 is as it was; friendly_name is not read.
+    m.setStates([state(0, { last_reported: later, attributes: { unit_of_measurement: '°C', device_class: 'temperature', friendly_name: 'renamed' } }), state(1, { state: '99', last_changed: later, last_reported: later }), state(2)]);
+    const second = m.snapshot(true, 0);
+    const [s0a, s0b] = [series(first, 'sensor.s0'), series(second, 'sensor.s0')];
+    expect(s0b).toHaveLength(s0a.length);
+    for (const [i, s] of s0b.entries()) {
+      if (s.metric === M.lastReported) expect(s).not.toBe(s0a[i]);
+      else expect(s).toBe(s0a[i]); // the same object: its line is not made again
+    }
+    expect(value(second, M.lastReported, { entity_id: 'sensor.s0' })).toBe(Date.parse(later) / 1000);
+    expect(series(second, 'sensor.s2')).toEqual(series(first, 'sensor.s2'));
+    expect(series(second, 'sensor.s2')[0]).toBe(series(first, 'sensor.s2')[0]);
+    expect(series(second, 'sensor.s1')[0]).not.toBe(series(first, 'sensor.s1')[0]);
+    expect(value(second, M.value, { entity_id: 'sensor.s1' })).toBe(99);
+    expect(value(second, M.lastChanged, { entity_id: 'sensor.s1' })).toBe(Date.parse(later) / 1000);
+  });
+
+  it('takes what a resync says when more than last_reported differs, and drops and adds entities', () => {
+    const m = new HaModel(none, 1000);
+    m.setStates([state(0, { last_reported: undefined }), state(1), state(2)]);
+    m.snapshot(true, 0);
+    const later = '2026-11-26T10:05:00+00:00';
+    // s0 now gives last_reported; s1's unit changed; s2 is gone; s3 is new.
+    m.setStates([state(0, { last_reported: later }), state(1, { attributes: { unit_of_measurement: '°F', device_class: 'temperature' } }), state(3)]);
+    const after = m.snapshot(true, 0);
+    expect(value(after, M.lastReported, { entity_id: 'sensor.s0' })).toBe(Date.parse(later) / 1000);
+    expect(after.find((s) => s.metric === M.value && s.labels?.entity_id === 'sensor.s1')?.labels?.unit).toBe('°F');
+    expect(series(after, 'sensor.s2')).toEqual([]);
+    expect(value(after, M.value, { entity_id: 'sensor.s3' })).toBe(23);
+    // In order: the new entity takes its place among the others.
+    expect([...new Set(after.filter((s) => s.metric === M.available).map((s) => s.labels?.entity_id))]).toEqual(['sensor.s0', 'sensor.s1', 'sensor.s3']);
+    // A state read again before any scrape (no series made yet) is taken whole.
+    const fresh = new HaModel(none, 1000);
+    fresh.setStates([state(5)]);
+    fresh.setStates([state(5, { last_reported: later })]);
+    expect(value(fresh.snapshot(true, 0), M.lastReported, { entity_id: 'sensor.s5' })).toBe(Date.parse(later) / 1000);
   });
 });
 

@@ -5,7 +5,7 @@
  * recorded messages.
  */
 import picomatch from 'picomatch';
-import { withLabels, type Sample } from '../../collector/contract.js';
+import { RENDERED, withLabels, type Sample } from '../../collector/contract.js';
 import { KeptSamples } from '../../collector/kept-samples.js';
 import { M } from './metrics.js';
 
@@ -80,6 +80,11 @@ const seconds = (iso: string | undefined) => {
   return Number.isNaN(t) ? undefined : t / 1000;
 };
 const domainOf = (entityId: string) => entityId.split('.')[0] ?? '';
+/**
+ * An entity's sample, kept (in `made`) until its state changes: the slot for the
+ * exposition's line declared when made (see RENDERED).
+ */
+const kept = (metric: string, labels: Readonly<Record<string, string>>, value: number): Sample => ({ metric, labels, value, [RENDERED]: undefined }) as Sample;
 const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 /** The attributes the series are made of; the rest of a state's (forecasts, option lists, pictures) is not kept. */
@@ -158,10 +163,43 @@ export class HaModel {
     };
   }
 
-  /** A full resync: replaces every state. */
+  /**
+   * A full resync (after each connect, and every last_reported_refresh): replaces every
+   * state. A state that says what the kept one says, last_reported aside, keeps the kept
+   * object and the series made from it, and only its last_reported series is made anew:
+   * made anew whole, every entity's five or six series became garbage at each refresh
+   * (bench:memory, 2,000 entities: RSS rose 6 MB above its steady peak every 5 minutes).
+   */
   setStates(list: readonly HaState[]): void {
-    this.states = new Map(list.filter((s) => typeof s?.entity_id === 'string').map((s) => [s.entity_id, slim(s)]));
-    this.keysVersion += 1;
+    const next = new Map<string, HaState>();
+    let sameIds = true;
+    for (const s of list) {
+      if (typeof s?.entity_id !== 'string') continue;
+      const held = this.states.get(s.entity_id);
+      if (held === undefined) sameIds = false;
+      next.set(s.entity_id, held !== undefined && this.reportedAgain(held, s) ? held : slim(s));
+    }
+    if (next.size !== this.states.size) sameIds = false;
+    this.states = next;
+    if (!sameIds) this.keysVersion += 1;
+  }
+
+  /**
+   * Whether `s` says what `held` says but for last_reported; if so, `held` takes its
+   * last_reported and the kept last_reported series is replaced. False where that series
+   * cannot simply be replaced (no series made from `held` yet, or last_reported comes or goes).
+   */
+  private reportedAgain(held: HaState, s: HaState): boolean {
+    if (held.state !== s.state || held.last_changed !== s.last_changed) return false;
+    for (const k of USED_ATTRIBUTES) if (held.attributes?.[k] !== s.attributes?.[k]) return false;
+    if (held.last_reported === s.last_reported) return true;
+    const memo = this.made.get(s.entity_id);
+    const at = memo?.state === held ? memo.samples.findIndex((x) => x.metric === M.lastReported) : -1;
+    const reported = seconds(s.last_reported);
+    if (memo === undefined || at < 0 || reported === undefined) return false;
+    held.last_reported = s.last_reported;
+    memo.samples[at] = kept(M.lastReported, (memo.samples[at] as Sample).labels ?? {}, reported);
+    return true;
   }
 
   /** state_changed: new_state null = removed; old_state null = added. */
@@ -317,34 +355,30 @@ export class HaModel {
     const labels = { entity_id: s.entity_id, domain };
     const unavailable = s.state === 'unavailable';
     const unknown = s.state === 'unknown';
-    out.push({ metric: M.available, labels, value: unavailable ? 0 : 1 });
-    out.push({ metric: M.unknown, labels, value: unknown ? 1 : 0 });
+    out.push(kept(M.available, labels, unavailable ? 0 : 1));
+    out.push(kept(M.unknown, labels, unknown ? 1 : 0));
     const changed = seconds(s.last_changed);
-    if (changed !== undefined) out.push({ metric: M.lastChanged, labels, value: changed });
+    if (changed !== undefined) out.push(kept(M.lastChanged, labels, changed));
     // Only HA's own last_reported (2024.3+): last_updated is no report time.
     const reported = seconds(s.last_reported);
-    if (reported !== undefined) out.push({ metric: M.lastReported, labels, value: reported });
+    if (reported !== undefined) out.push(kept(M.lastReported, labels, reported));
     const silentAfter = this.silentAfter(s);
-    if (silentAfter !== undefined) out.push({ metric: M.silentThreshold, labels, value: silentAfter / 1000 });
+    if (silentAfter !== undefined) out.push(kept(M.silentThreshold, labels, silentAfter / 1000));
     // A value is exported only while it is current: never for unavailable or unknown.
     if (!unavailable && !unknown && NUMERIC.test(s.state.trim())) {
       const unit = typeof s.attributes?.unit_of_measurement === 'string' ? s.attributes.unit_of_measurement : '';
-      out.push({ metric: M.value, labels: withLabels(labels, { unit }), value: Number(s.state) });
+      out.push(kept(M.value, withLabels(labels, { unit }), Number(s.state)));
     }
     const reg = this.entities.get(s.entity_id);
     if (reg) {
       const device = reg.device_id ?? '';
       const area = reg.area_id ?? (device ? this.devices.get(device)?.area_id ?? '' : '');
-      out.push({
-        metric: M.entityInfo,
-        labels: { entity_id: s.entity_id, domain, device_id: device, area_id: area, platform: reg.platform ?? '', name: reg.name ?? reg.original_name ?? '' },
-        value: 1,
-      });
+      out.push(kept(M.entityInfo, { entity_id: s.entity_id, domain, device_id: device, area_id: area, platform: reg.platform ?? '', name: reg.name ?? reg.original_name ?? '' }, 1));
     }
     if (domain === 'automation') {
-      out.push({ metric: M.automationEnabled, labels: { entity_id: s.entity_id }, value: s.state === 'on' ? 1 : 0 });
+      out.push(kept(M.automationEnabled, { entity_id: s.entity_id }, s.state === 'on' ? 1 : 0));
       const lt = seconds(typeof s.attributes?.last_triggered === 'string' ? s.attributes.last_triggered : undefined);
-      if (lt !== undefined) out.push({ metric: M.automationTriggered, labels: { entity_id: s.entity_id }, value: lt });
+      if (lt !== undefined) out.push(kept(M.automationTriggered, { entity_id: s.entity_id }, lt));
     }
     return out;
   }
