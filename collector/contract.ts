@@ -56,6 +56,18 @@ export interface Sample {
  */
 export const RENDERED: unique symbol = Symbol('homestation.rendered');
 
+/** A sample kept from snapshot to snapshot (its value may be set in place), the slot declared. */
+export interface KeptSample extends Sample {
+  readonly labels: Readonly<Record<string, string>>;
+  value: number;
+  [RENDERED]: unknown;
+}
+
+/** A kept sample, made with the exposition's slot (one shape for every exporter's kept samples). */
+export function keptSample(metric: string, labels: Readonly<Record<string, string>>, value: number): KeptSample {
+  return { metric, labels, value, [RENDERED]: undefined };
+}
+
 /**
  * Labels and more labels, as one new object: use it, not `{ ...labels, unit }`, for
  * labels made per series. V8 gives every object made by a spread followed by more

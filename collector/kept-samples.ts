@@ -5,12 +5,12 @@
  * object once. For series an exporter derives afresh at every scrape (per-device
  * health from entity states, say) instead of keeping them itself.
  */
-import { RENDERED, type Sample } from './contract.js';
+import { keptSample, type KeptSample, type Sample } from './contract.js';
 
 type Labels = Readonly<Record<string, string>>;
 
 interface Entry {
-  readonly sample: { readonly metric: string; readonly labels: Labels; value: number; [RENDERED]: unknown };
+  readonly sample: KeptSample;
   /** What the labels were made of: another object there makes them again. */
   from: unknown;
   round: number;
@@ -32,7 +32,7 @@ export class KeptSamples {
   sample(key: string, metric: string, value: number, from: unknown, labels: () => Labels): Sample {
     let e = this.kept.get(key);
     if (e === undefined || e.from !== from || e.sample.metric !== metric) {
-      e = { sample: { metric, labels: labels(), value, [RENDERED]: undefined }, from, round: this.round };
+      e = { sample: keptSample(metric, labels(), value), from, round: this.round };
       this.kept.set(key, e);
     } else {
       e.sample.value = value;

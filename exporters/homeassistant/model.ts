@@ -5,7 +5,7 @@
  * recorded messages.
  */
 import picomatch from 'picomatch';
-import { RENDERED, withLabels, type Sample } from '../../collector/contract.js';
+import { keptSample, withLabels, type Sample } from '../../collector/contract.js';
 import { KeptSamples } from '../../collector/kept-samples.js';
 import { M } from './metrics.js';
 
@@ -80,11 +80,6 @@ const seconds = (iso: string | undefined) => {
   return Number.isNaN(t) ? undefined : t / 1000;
 };
 const domainOf = (entityId: string) => entityId.split('.')[0] ?? '';
-/**
- * An entity's sample, kept (in `made`) until its state changes: the slot for the
- * exposition's line declared when made (see RENDERED).
- */
-const kept = (metric: string, labels: Readonly<Record<string, string>>, value: number): Sample => ({ metric, labels, value, [RENDERED]: undefined }) as Sample;
 const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 /** The attributes the series are made of; the rest of a state's (forecasts, option lists, pictures) is not kept. */
@@ -198,7 +193,7 @@ export class HaModel {
     const reported = seconds(s.last_reported);
     if (memo === undefined || at < 0 || reported === undefined) return false;
     held.last_reported = s.last_reported;
-    memo.samples[at] = kept(M.lastReported, (memo.samples[at] as Sample).labels ?? {}, reported);
+    memo.samples[at] = keptSample(M.lastReported, (memo.samples[at] as Sample).labels ?? {}, reported);
     return true;
   }
 
@@ -355,30 +350,30 @@ export class HaModel {
     const labels = { entity_id: s.entity_id, domain };
     const unavailable = s.state === 'unavailable';
     const unknown = s.state === 'unknown';
-    out.push(kept(M.available, labels, unavailable ? 0 : 1));
-    out.push(kept(M.unknown, labels, unknown ? 1 : 0));
+    out.push(keptSample(M.available, labels, unavailable ? 0 : 1));
+    out.push(keptSample(M.unknown, labels, unknown ? 1 : 0));
     const changed = seconds(s.last_changed);
-    if (changed !== undefined) out.push(kept(M.lastChanged, labels, changed));
+    if (changed !== undefined) out.push(keptSample(M.lastChanged, labels, changed));
     // Only HA's own last_reported (2024.3+): last_updated is no report time.
     const reported = seconds(s.last_reported);
-    if (reported !== undefined) out.push(kept(M.lastReported, labels, reported));
+    if (reported !== undefined) out.push(keptSample(M.lastReported, labels, reported));
     const silentAfter = this.silentAfter(s);
-    if (silentAfter !== undefined) out.push(kept(M.silentThreshold, labels, silentAfter / 1000));
+    if (silentAfter !== undefined) out.push(keptSample(M.silentThreshold, labels, silentAfter / 1000));
     // A value is exported only while it is current: never for unavailable or unknown.
     if (!unavailable && !unknown && NUMERIC.test(s.state.trim())) {
       const unit = typeof s.attributes?.unit_of_measurement === 'string' ? s.attributes.unit_of_measurement : '';
-      out.push(kept(M.value, withLabels(labels, { unit }), Number(s.state)));
+      out.push(keptSample(M.value, withLabels(labels, { unit }), Number(s.state)));
     }
     const reg = this.entities.get(s.entity_id);
     if (reg) {
       const device = reg.device_id ?? '';
       const area = reg.area_id ?? (device ? this.devices.get(device)?.area_id ?? '' : '');
-      out.push(kept(M.entityInfo, { entity_id: s.entity_id, domain, device_id: device, area_id: area, platform: reg.platform ?? '', name: reg.name ?? reg.original_name ?? '' }, 1));
+      out.push(keptSample(M.entityInfo, { entity_id: s.entity_id, domain, device_id: device, area_id: area, platform: reg.platform ?? '', name: reg.name ?? reg.original_name ?? '' }, 1));
     }
     if (domain === 'automation') {
-      out.push(kept(M.automationEnabled, { entity_id: s.entity_id }, s.state === 'on' ? 1 : 0));
+      out.push(keptSample(M.automationEnabled, { entity_id: s.entity_id }, s.state === 'on' ? 1 : 0));
       const lt = seconds(typeof s.attributes?.last_triggered === 'string' ? s.attributes.last_triggered : undefined);
-      if (lt !== undefined) out.push(kept(M.automationTriggered, { entity_id: s.entity_id }, lt));
+      if (lt !== undefined) out.push(keptSample(M.automationTriggered, { entity_id: s.entity_id }, lt));
     }
     return out;
   }

@@ -5,7 +5,7 @@
  * exporter's own counters. A series budget caps what new devices can add.
  */
 import type { Logger } from 'pino';
-import { RENDERED, withLabels, type Sample } from '../../collector/contract.js';
+import { keptSample, RENDERED, withLabels, type KeptSample, type Sample } from '../../collector/contract.js';
 import { M } from './metrics.js';
 
 /**
@@ -30,22 +30,15 @@ class Value {
   [RENDERED]: unknown = undefined;
 }
 
-/** A series' sample, kept for the life of the series and updated in place at each snapshot. */
-interface Kept {
-  readonly metric: string;
-  readonly labels: Readonly<Record<string, string>>;
-  value: number;
-  [RENDERED]: unknown;
-}
 
 /**
  * The kept sample of `key`, its value set (made anew only when its labels changed).
  * A function, not a closure per device: at 5,000 devices those were 5,000 closures of
  * garbage per scrape.
  */
-function keep(kept: Map<string, Kept>, key: string, metric: string, value: number, labels: Readonly<Record<string, string>>): Kept {
+function keep(kept: Map<string, KeptSample>, key: string, metric: string, value: number, labels: Readonly<Record<string, string>>): KeptSample {
   let k = kept.get(key);
-  if (k === undefined || k.labels !== labels) kept.set(key, (k = { metric, labels, value, [RENDERED]: undefined }));
+  if (k === undefined || k.labels !== labels) kept.set(key, (k = keptSample(metric, labels, value)));
   else k.value = value;
   return k;
 }
@@ -57,7 +50,7 @@ interface Device {
    * The device's own series (online, last seen, ...) as kept sample objects, so that
    * the exposition renders a line again only when its value changed.
    */
-  kept?: Map<string, Kept>;
+  kept?: Map<string, KeptSample>;
   online?: boolean;
   /** The last availability payload could not be read: the state is unknown (online reads 0). */
   availabilityUnknown?: boolean;
