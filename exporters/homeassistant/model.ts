@@ -85,6 +85,12 @@ const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** The attributes the series are made of; the rest of a state's (forecasts, option lists, pictures) is not kept. */
 const USED_ATTRIBUTES = ['device_class', 'unit_of_measurement', 'last_triggered'] as const;
 
+/** Whether a state read again says what the kept one says, last_reported aside (the attributes the series read). */
+function saysTheSame(held: HaState, s: HaState): boolean {
+  if (held.state !== s.state || held.last_changed !== s.last_changed) return false;
+  return USED_ATTRIBUTES.every((k) => held.attributes?.[k] === s.attributes?.[k]);
+}
+
 /**
  * A state as the model keeps it: what its series read, not HA's whole object (a
  * weather entity's forecast, a media player's queue or a select's option list stay
@@ -172,7 +178,7 @@ export class HaModel {
       if (typeof s?.entity_id !== 'string') continue;
       const held = this.states.get(s.entity_id);
       if (held === undefined) sameIds = false;
-      next.set(s.entity_id, held !== undefined && this.reportedAgain(held, s) ? held : slim(s));
+      next.set(s.entity_id, held !== undefined && saysTheSame(held, s) && this.takeReported(held, s) ? held : slim(s));
     }
     if (next.size !== this.states.size) sameIds = false;
     this.states = next;
@@ -180,20 +186,20 @@ export class HaModel {
   }
 
   /**
-   * Whether `s` says what `held` says but for last_reported; if so, `held` takes its
-   * last_reported and the kept last_reported series is replaced. False where that series
-   * cannot simply be replaced (no series made from `held` yet, or last_reported comes or goes).
+   * `held` takes `s`'s last_reported, its kept last_reported series replaced. False
+   * where that series cannot simply be replaced (no series made from `held` yet, or
+   * last_reported comes or goes): the state is then taken whole.
    */
-  private reportedAgain(held: HaState, s: HaState): boolean {
-    if (held.state !== s.state || held.last_changed !== s.last_changed) return false;
-    for (const k of USED_ATTRIBUTES) if (held.attributes?.[k] !== s.attributes?.[k]) return false;
+  private takeReported(held: HaState, s: HaState): boolean {
     if (held.last_reported === s.last_reported) return true;
     const memo = this.made.get(s.entity_id);
-    const at = memo?.state === held ? memo.samples.findIndex((x) => x.metric === M.lastReported) : -1;
     const reported = seconds(s.last_reported);
-    if (memo === undefined || at < 0 || reported === undefined) return false;
+    if (memo?.state !== held || reported === undefined) return false;
+    const at = memo.samples.findIndex((x) => x.metric === M.lastReported);
+    const was = memo.samples[at];
+    if (was === undefined) return false;
     held.last_reported = s.last_reported;
-    memo.samples[at] = keptSample(M.lastReported, (memo.samples[at] as Sample).labels ?? {}, reported);
+    memo.samples[at] = keptSample(M.lastReported, was.labels ?? {}, reported);
     return true;
   }
 
